@@ -31,10 +31,12 @@ from .schema import PolicyDocument
 
 __all__ = ["CelPolicy", "RuleOutcome", "load_policy"]
 
+_CACHE_LIMIT = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class RuleOutcome:
-    """One rule's result for one action: ``matched``, ``error`` (counted as matched) or ``false``."""
+    """A rule's result for one action: ``matched``, ``error`` (counted as matched), ``false``."""
 
     rule_id: str
     status: str
@@ -70,6 +72,9 @@ class CelPolicy:
         self.document = document
         self._rules = tuple(rules)
         self._paths = merge_paths([r.paths for r in rules])
+        used = {v for r in rules for v in r.program.variables()}
+        self._scalars = tuple(v for v in ("requester", "now") if v in used)
+        self._cache: dict[tuple[str, ...], Decision] = {}
 
     @classmethod
     def from_sources(cls, sources: list[tuple[str, bytes]]) -> CelPolicy:
@@ -104,8 +109,12 @@ class CelPolicy:
 
     def variables(self, subject: PolicyInput, *, full: bool = False) -> dict[str, Any]:
         """The CEL variables for ``subject``: only the paths the rules read unless ``full``."""
-        now = subject.now if subject.now.tzinfo else subject.now.replace(tzinfo=UTC)
-        out: dict[str, Any] = {"requester": subject.requester, "now": now}
+        out: dict[str, Any] = {}
+        if full or "requester" in self._scalars:
+            out["requester"] = subject.requester
+        if full or "now" in self._scalars:
+            now = subject.now
+            out["now"] = now if now.tzinfo else now.replace(tzinfo=UTC)
         for root in ("action", "agent", "workflow"):
             value = getattr(subject, root)
             if full:
@@ -143,7 +152,17 @@ class CelPolicy:
         return matched
 
     def decide(self, subject: PolicyInput) -> Decision:
-        return self._decision(self._run(subject))
+        matched = self._run(subject)
+        if any(err is not None for _, err in matched):
+            return self._decision(matched)
+        # Without errors the decision depends only on which rules matched: memoise it.
+        key = tuple(r.spec.id for r, _ in matched)
+        decision = self._cache.get(key)
+        if decision is None:
+            decision = self._decision(matched)
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = decision
+        return decision
 
     def _decision(self, matched: list[tuple[CompiledRule, str | None]]) -> Decision:
         doc = self.document
@@ -152,7 +171,6 @@ class CelPolicy:
         tier: Tier | None = None
         overrides = []
         for rule, error in matched:
-            spec = spec_tier = None
             spec = rule.spec
             if error is not None:
                 spec_tier = Tier.CRITICAL

@@ -48,6 +48,7 @@ _POS = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 _LIT = r'''(?:"([^"\\]*)"|'([^'\\]*)')'''
 _GUARD_EQ = re.compile(rf"^\s*action\.kind\s*==\s*{_LIT}\s*$")
 _GUARD_PREFIX = re.compile(rf"^\s*action\.kind\.startsWith\(\s*{_LIT}\s*\)\s*$")
+_GUARD_SUFFIX = re.compile(rf"^\s*action\.kind\.endsWith\(\s*{_LIT}\s*\)\s*$")
 _GUARD_IN = re.compile(rf"^\s*action\.kind\s+in\s*\[((?:\s*{_LIT}\s*,?)+)\]\s*$")
 
 
@@ -67,8 +68,9 @@ def _blank_strings(src: str) -> str:
     return _STRING.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', src)
 
 
-def split_conjuncts(src: str) -> tuple[str, ...]:
-    """Top-level ``&&`` operands, or the whole expression when ``||``/``?:`` sit at top level."""
+def _split_top(src: str, op: str) -> tuple[str, ...] | None:
+    """Operands of ``op`` at nesting depth 0; None when ``?:`` (or ``||`` when splitting on
+    ``&&``) sits at top level, because then the split would not follow CEL precedence."""
     blank = _blank_strings(src)
     depth, cuts, i = 0, [], 0
     while i < len(blank):
@@ -77,9 +79,9 @@ def split_conjuncts(src: str) -> tuple[str, ...]:
             depth += 1
         elif c in ")]}":
             depth -= 1
-        elif depth == 0 and blank.startswith("||", i) or depth == 0 and c == "?":
-            return (src.strip(),)
-        elif depth == 0 and blank.startswith("&&", i):
+        elif depth == 0 and (c == "?" or op == "&&" and blank.startswith("||", i)):
+            return None
+        elif depth == 0 and blank.startswith(op, i):
             cuts.append(i)
             i += 1
         i += 1
@@ -89,6 +91,24 @@ def split_conjuncts(src: str) -> tuple[str, ...]:
         start = cut + 2
     parts.append(src[start:].strip())
     return tuple(p for p in parts if p)
+
+
+def split_conjuncts(src: str) -> tuple[str, ...]:
+    """Top-level ``&&`` operands, or the whole expression when that would break precedence."""
+    return _split_top(src, "&&") or (src.strip(),)
+
+
+def _unparen(src: str) -> str:
+    """``(x)`` -> ``x`` when the parentheses wrap the whole expression."""
+    src = src.strip()
+    while src.startswith("(") and src.endswith(")"):
+        blank, depth = _blank_strings(src), 0
+        for i, c in enumerate(blank):
+            depth += (c in "([{") - (c in ")]}")
+            if depth == 0 and i < len(src) - 1:
+                return src
+        src = src[1:-1].strip()
+    return src
 
 
 def _insert(tree: PathTree, path: list[str]) -> None:
@@ -143,17 +163,40 @@ def merge_paths(trees: list[dict[str, PathTree]]) -> dict[str, PathTree]:
     return out
 
 
+def _kind_atom(part: str) -> Callable[[str], bool] | None:
+    if m := _GUARD_EQ.match(part):
+        lit = m.group(1) if m.group(1) is not None else m.group(2)
+        return lambda kind: kind == lit
+    if m := _GUARD_PREFIX.match(part):
+        lit = m.group(1) if m.group(1) is not None else m.group(2)
+        return lambda kind: kind.startswith(lit)
+    if m := _GUARD_SUFFIX.match(part):
+        lit = m.group(1) if m.group(1) is not None else m.group(2)
+        return lambda kind: kind.endswith(lit)
+    if m := _GUARD_IN.match(part):
+        lits = frozenset(a if a else b for a, b in re.findall(_LIT, m.group(1)))
+        return lambda kind: kind in lits
+    return None
+
+
+def _kind_predicate(part: str) -> Callable[[str], bool] | None:
+    """A Python predicate equal to ``part`` when it only tests ``action.kind`` literally."""
+    disjuncts = _split_top(_unparen(part), "||")
+    if not disjuncts:
+        return None
+    atoms = [_kind_atom(_unparen(d)) for d in disjuncts]
+    if any(a is None for a in atoms):
+        return None
+    if len(atoms) == 1:
+        return atoms[0]
+    return lambda kind: any(a(kind) for a in atoms)  # type: ignore[misc]
+
+
 def _guard(conjuncts: tuple[str, ...]) -> tuple[Callable[[str], bool] | None, str]:
     for part in conjuncts:
-        if m := _GUARD_EQ.match(part):
-            lit = m.group(1) if m.group(1) is not None else m.group(2)
-            return (lambda kind, lit=lit: kind == lit), part
-        if m := _GUARD_PREFIX.match(part):
-            lit = m.group(1) if m.group(1) is not None else m.group(2)
-            return (lambda kind, lit=lit: kind.startswith(lit)), part
-        if m := _GUARD_IN.match(part):
-            lits = frozenset(a if a else b for a, b in re.findall(_LIT, m.group(1)))
-            return (lambda kind, lits=lits: kind in lits), part
+        predicate = _kind_predicate(part)
+        if predicate is not None:
+            return predicate, " ".join(part.split())
     return None, ""
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from signoff.domain.policy import DEFAULT_APPROVERS, Mode, QuorumFactor, Requirements, Tier
 
 from .errors import PolicyError, PolicyIssue
-from .schema import PolicyDocument, RuleOverrides, RuleSpec, SourceRef, TierSpec
+from .schema import PolicyDocument, RuleSpec, SourceRef, TierSpec
 from .values import ValueReader
 from .yamlnodes import MappingNode, Node, SequenceNode, compose, mapping_items, position
 
@@ -112,7 +112,7 @@ class _FileParser:
             self.err(node, "'tiers' must be a mapping of tier name to settings",
                      "e.g. tiers: {high: {mode: require_approval, approvals: 1}}")
             return
-        for name, key_node, value in mapping_items(node):
+        for _name, key_node, value in mapping_items(node):
             tier = self.values.tier(key_node)
             if tier is None:
                 continue
@@ -172,7 +172,8 @@ class _FileParser:
 
     def _rule(self, node: Node) -> RuleSpec | None:
         if not isinstance(node, MappingNode):
-            self.err(node, "a rule must be a mapping", "e.g. - {id: my-rule, when: ..., tier: high}")
+            self.err(node, "a rule must be a mapping",
+                     "e.g. - {id: my-rule, when: ..., tier: high}")
             return None
         raw_id = dict((k, v) for k, _, v in mapping_items(node)).get("id")
         rid = self.values.plain(raw_id) if raw_id is not None else None

@@ -123,7 +123,8 @@ class ValueReader:
             out.append((pool, count))
         return out
 
-    def overrides(self, items: Items, rule: str | None, *, tier_level: bool) -> RuleOverrides | None:
+    def overrides(self, items: Items, rule: str | None, *,
+                  tier_level: bool) -> RuleOverrides | None:
         """The requirement keys of a tier or rule; None when any of them is invalid."""
         self.rule = rule
         before = len(self.issues)

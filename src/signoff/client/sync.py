@@ -1,0 +1,270 @@
+"""``Client``: the blocking SDK client for every agent-facing endpoint.
+
+Retries follow ``signoff.client.transport``. Calls that are not idempotent (redeem, cancel,
+outcome) are sent once; if the answer is lost after the request may have reached the server,
+the client reads the action back and only re-sends when the server's state proves the first
+request never took effect. A lost redeem answer whose grant is already spent raises
+``OutcomeUnknown`` and the gated function does not run: running it could run it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from signoff.client.base import (
+    JWKS_PATH,
+    Shared,
+    outcome_body,
+    proposal_body,
+    unverified_action_id,
+    wait_slice,
+)
+from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
+from signoff.client.handoff import Handoff, handing_off
+from signoff.client.models import ActionRecord, Redemption
+from signoff.client.proposal import Impact, InputRef
+from signoff.client.transport import (
+    OutcomeUnknown,
+    Retry,
+    RetryPolicy,
+    is_unsent,
+    parse_answer,
+    should_retry,
+    transport_error,
+)
+from signoff.client.verify import GrantVerifier
+from signoff.errors import ProtocolError, SignoffError, Unavailable
+
+if TYPE_CHECKING:
+    from signoff.client.aio import AsyncClient
+    from signoff.client.gate import Gate
+
+__all__ = ["Client"]
+
+log = logging.getLogger("signoff.client")
+
+
+class Client:
+    """Talks to one signoff server as one agent (or executor, or human for tooling)."""
+
+    def __init__(
+        self, base_url: str | None = None, token: str | None = None, *, timeout: float = 10.0,
+        retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
+        tier_memory: TierMemory | None = None,
+        fail_open_journal: FailOpenJournal | str | Path | None = None,
+        _shared: Shared | None = None,
+    ) -> None:
+        self._shared = _shared or Shared.build(
+            base_url, token, timeout=timeout, retry=retry, transport=transport,
+            memory=tier_memory, journal=fail_open_journal)
+        s = self._shared.settings
+        self._http = httpx.Client(base_url=s.base_url, headers=s.headers(), timeout=s.timeout,
+                                  transport=s.transport)
+        self._twin: AsyncClient | None = None
+        self.verifier = GrantVerifier(s.base_url + JWKS_PATH, fetch=self.jwks,
+                                      cache=self._shared.jwks_cache)
+
+    @property
+    def base_url(self) -> str:
+        return self._shared.settings.base_url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ------------------------------------------------------------------------
+    def _send(self, method: str, path: str, *, json: Any = None,
+              params: Mapping[str, Any] | None = None, retry: Retry = Retry.SAFE,
+              read_timeout: float | None = None) -> Any:
+        policy = self._shared.settings.retry
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if read_timeout is not None:
+            timeout = httpx.Timeout(self._shared.settings.timeout, read=read_timeout)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, path, json=json, params=params,
+                                              timeout=timeout)
+            except httpx.TransportError as exc:
+                if attempt + 1 < policy.attempts and should_retry(retry, status=None, exc=exc):
+                    time.sleep(policy.delay(attempt))
+                    attempt += 1
+                    continue
+                raise transport_error(exc, self.base_url, ambiguous=(
+                    retry is Retry.UNSENT and not is_unsent(exc))) from exc
+            if (response.status_code == 503 and attempt + 1 < policy.attempts
+                    and should_retry(retry, status=503, exc=None)):
+                time.sleep(policy.delay(attempt, response.headers.get("Retry-After")))
+                attempt += 1
+                continue
+            return parse_answer(response)
+
+    # -- actions --------------------------------------------------------------------------
+    def propose(
+        self, workflow: str, kind: str, target: str, params: Mapping[str, Any] | None = None, *,
+        summary: str = "", inputs: Iterable[InputRef | Mapping[str, Any]] | None = None,
+        impact: Impact | Mapping[str, Any] | None = None, on_behalf_of: str | None = None,
+        parent_id: str | None = None, chain: Iterable[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> ActionRecord:
+        """Propose an action; retried safely because every attempt carries the same key."""
+        body = proposal_body(workflow, kind, target, params, summary=summary, inputs=inputs,
+                             impact=impact, on_behalf_of=on_behalf_of, parent_id=parent_id,
+                             chain=chain, idempotency_key=idempotency_key)
+        record = ActionRecord.parse(self._send("POST", "/v1/actions", json=body))
+        self._shared.remember(record)
+        if self._shared.journal.pending() or self._shared.unreported:
+            self.flush()
+        return record
+
+    def get(self, action_id: str) -> ActionRecord:
+        return ActionRecord.parse(self._send("GET", f"/v1/actions/{action_id}"))
+
+    def wait(self, action_id: str, *, timeout: float | None = None, poll: float = 30.0,
+             outage_tolerance: float = 60.0) -> ActionRecord:
+        """Long-poll until the action leaves ``pending`` or ``timeout`` seconds pass.
+
+        Each request asks the server to hold for up to ``poll`` seconds, so waiting costs one
+        request per ``poll``, not a busy loop. A server that answers early with ``pending``
+        is met with backoff. Outages shorter than ``outage_tolerance`` are ridden out.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        down_since: float | None = None
+        attempt = 0
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            slice_ = wait_slice(remaining, poll)
+            started = time.monotonic()
+            try:
+                record = ActionRecord.parse(self._send(
+                    "GET", f"/v1/actions/{action_id}/wait", params={"timeout": round(slice_, 3)},
+                    read_timeout=slice_ + self._shared.settings.timeout))
+            except Unavailable:
+                down_since = down_since or started
+                if time.monotonic() - down_since > outage_tolerance:
+                    raise
+                record = None
+            else:
+                down_since = None
+            if record is not None and record.status != "pending":
+                return record
+            if deadline is not None and time.monotonic() >= deadline:
+                if record is None:
+                    return self.get(action_id)
+                return record
+            if time.monotonic() - started < slice_ / 2 or record is None:
+                time.sleep(self._shared.settings.retry.delay(attempt))
+                attempt += 1
+            else:
+                attempt = 0
+
+    def cancel(self, action_id: str, reason: str = "") -> ActionRecord:
+        return self._once(f"/v1/actions/{action_id}/cancel", {"reason": reason}, action_id,
+                          lambda r: r.status != "pending")
+
+    def report_outcome(self, action_id: str, status: str, detail: str = "") -> ActionRecord:
+        body = outcome_body(status, detail)
+        return self._once(f"/v1/actions/{action_id}/outcome", body, action_id,
+                          lambda r: r.outcome is not None)
+
+    def _once(self, path: str, body: dict[str, Any], action_id: str,
+              done: Callable[[ActionRecord], bool]) -> ActionRecord:
+        try:
+            return ActionRecord.parse(self._send("POST", path, json=body, retry=Retry.UNSENT))
+        except OutcomeUnknown:
+            record = self.get(action_id)
+            if done(record):
+                return record
+            return ActionRecord.parse(self._send("POST", path, json=body, retry=Retry.UNSENT))
+
+    def redeem(self, grant: str, digest: str) -> Redemption:
+        """Spend a grant (single use). Never blindly re-sent: see the module docstring."""
+        body = {"grant": grant, "digest": digest}
+        try:
+            return Redemption.parse(self._send("POST", "/v1/grants/redeem", json=body,
+                                               retry=Retry.UNSENT))
+        except OutcomeUnknown as lost:
+            action_id = unverified_action_id(grant)
+            if action_id is None:
+                raise
+            try:
+                state = self.get(action_id).grant
+            except SignoffError:
+                raise lost from None
+            if state is None or state.state != "issued":
+                raise OutcomeUnknown(
+                    f"redeem answer lost and the grant is now {getattr(state, 'state', None)!r}; "
+                    "not re-sent, so the action cannot run twice", action_id=action_id) from None
+            return Redemption.parse(self._send("POST", "/v1/grants/redeem", json=body,
+                                               retry=Retry.UNSENT))
+
+    def jwks(self) -> dict[str, Any]:
+        body = self._send("GET", JWKS_PATH)
+        if not isinstance(body, dict):
+            raise ProtocolError("JWKS: expected a JSON object")
+        return body
+
+    # -- fail-open audit and deferred outcomes ---------------------------------------------
+    def flush(self) -> int:
+        """Send what could not be sent while signoff was away; returns how many went out."""
+        sent = 0
+        for action_id, body in list(self._shared.unreported.items()):
+            try:
+                self.report_outcome(action_id, body["status"], body["detail"])
+            except Unavailable:
+                return sent
+            except SignoffError as exc:  # e.g. 409: someone reported it meanwhile
+                log.warning("signoff: dropping outcome of %s: %s", action_id, exc)
+            self._shared.unreported.pop(action_id, None)
+            sent += 1
+        for rec in self._shared.journal.pending():
+            try:
+                self._send("POST", FAIL_OPEN_PATH, json=rec.as_body())
+            except SignoffError as exc:  # not reachable, or no fail-open endpoint yet: keep it
+                log.warning("signoff: %d fail-open call(s) not audited yet: %s",
+                            len(self._shared.journal.pending()), exc)
+                return sent
+            self._shared.journal.discard(rec.idempotency_key)
+            sent += 1
+        return sent
+
+    # -- gate, handoff, twin ----------------------------------------------------------------
+    def gate(self, *, workflow: str, kind: str, **options: Any) -> Gate:
+        """A gate for one kind of action; see ``signoff.client.gate.Gate`` for options."""
+        from signoff.client.gate import Gate
+
+        return Gate(self, workflow=workflow, kind=kind, **options)
+
+    @contextmanager
+    def handoff(self, source: Handoff | ActionRecord | str,
+                chain: Iterable[str] = ()) -> Iterator[Handoff]:
+        """Proposals inside the block carry ``parent_id`` and ``chain`` from ``source``."""
+        with handing_off(source, chain) as handoff:
+            yield handoff
+
+    def sync_twin(self) -> Client:
+        return self
+
+    def async_twin(self) -> AsyncClient:
+        if self._twin is None:
+            from signoff.client.aio import AsyncClient
+
+            self._twin = AsyncClient(_shared=self._shared)
+            self._twin._twin = self
+        return self._twin
+
+    @property
+    def shared(self) -> Shared:
+        return self._shared

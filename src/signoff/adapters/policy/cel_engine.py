@@ -24,7 +24,7 @@ import cel
 from signoff.domain.policy import Decision, Mode, PolicyInput, Reason, Tier
 
 from .compiler import WHOLE, CompiledRule, PathTree, compile_rule, merge_paths
-from .errors import PolicyError, PolicyIssue
+from .errors import PolicyError
 from .loader import parse_sources, policy_sources
 from .merge import merge_requirements
 from .schema import PolicyDocument
@@ -79,18 +79,17 @@ class CelPolicy:
     @classmethod
     def from_sources(cls, sources: list[tuple[str, bytes]]) -> CelPolicy:
         """Parse, validate and compile (name, bytes) files; raises :class:`PolicyError`."""
-        doc, issues = parse_sources(sources)
-        if doc is None:
-            raise PolicyError(issues)
+        doc, errors = parse_sources(sources)
         compiled: list[CompiledRule] = []
-        errors: list[PolicyIssue] = []
         for rule in doc.rules:
             c, errs = compile_rule(rule)
             errors.extend(errs)
             if c is not None:
                 compiled.append(c)
         if errors:
-            raise PolicyError(errors)
+            order = {name: i for i, (name, _) in enumerate(sources)}
+            raise PolicyError(sorted(errors, key=lambda i: (order.get(i.file, -1), i.line,
+                                                            i.column)))
         return cls(doc, compiled)
 
     @classmethod

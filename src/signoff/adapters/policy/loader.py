@@ -226,9 +226,10 @@ def _pick(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def parse_sources(sources: list[tuple[str, bytes]]) -> tuple[PolicyDocument | None,
-                                                           list[PolicyIssue]]:
-    """Parse and merge all files; the document is None when any issue was found."""
+def parse_sources(sources: list[tuple[str, bytes]]) -> tuple[PolicyDocument, list[PolicyIssue]]:
+    """Parse and merge all files. The document holds what could be read even when there are
+    issues (so CEL can still be checked and every problem reported at once); it is only
+    usable when the issue list is empty."""
     issues: list[PolicyIssue] = []
     parsers: list[_FileParser] = []
     for name, data in sources:
@@ -246,12 +247,10 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> tuple[PolicyDocument | No
         parsers.append(parser)
     default_tier, tiers, rules = _merge(parsers, issues)
     _check_rule_tiers(rules, tiers, issues)
-    if issues:
-        return None, issues
     return PolicyDocument(
         version=policy_version(sources), default_tier=default_tier, tiers=tiers,
         rules=tuple(r for r, _ in rules), files=tuple(n for n, _ in sources),
-    ), []
+    ), issues
 
 
 def _merge(parsers: list[_FileParser], issues: list[PolicyIssue]) -> tuple[
@@ -303,6 +302,6 @@ def _check_rule_tiers(rules: list[tuple[RuleSpec, _FileParser]], tiers: dict[Tie
 def load_document(path: str | Path) -> PolicyDocument:
     """Parse and validate (without CEL) the policy at ``path``; raises :class:`PolicyError`."""
     doc, issues = parse_sources(policy_sources(path))
-    if doc is None:
+    if issues:
         raise PolicyError(issues)
     return doc

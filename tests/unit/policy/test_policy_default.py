@@ -1,0 +1,37 @@
+"""The shipped default policy loads and passes its own cases file."""
+
+from __future__ import annotations
+
+from policy_helpers import subject
+
+from signoff.adapters.policy import (
+    default_cases_path,
+    default_policy_path,
+    load_cases,
+    load_policy,
+    run_cases,
+)
+from signoff.domain.policy import QuorumFactor, Tier
+
+
+def test_default_policy_cases_pass() -> None:
+    results = run_cases(load_policy(default_policy_path()), load_cases(default_cases_path()))
+    assert len(results) >= 20
+    assert [(r.case.name, r.failures) for r in results if not r.passed] == []
+
+
+def test_elevation_needs_owner_and_an_admin() -> None:
+    d = load_policy(default_policy_path()).decide(subject("signoff.agent.elevate"))
+    assert d.tier == Tier.HIGH
+    assert d.requirements.factors == (QuorumFactor(("owner",), 1),
+                                      QuorumFactor(("group:admins",), 1))
+    assert d.requirements.expires_in == 3600
+
+
+def test_a_failing_case_is_reported() -> None:
+    policy = load_policy(default_policy_path())
+    cases = load_cases(default_cases_path())
+    broken = [c for c in cases if c.expect.get("tier") == "low"][0]
+    broken.expect["tier"] = "high"
+    (result,) = run_cases(policy, [broken])
+    assert not result.passed and "tier low, expected high" in result.failures[0]

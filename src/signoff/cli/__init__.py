@@ -1,0 +1,1 @@
+"""The ``signoff`` command line (Typer): parse, call a use case, print."""

@@ -1,0 +1,1 @@
+"""Adapters: the technology behind the service ports (database, signing, notifications)."""

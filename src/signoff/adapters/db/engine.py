@@ -1,0 +1,64 @@
+"""Engines and the few places where SQLite and PostgreSQL differ.
+
+SQLite: WAL, ``synchronous=NORMAL``, a busy timeout, and ``BEGIN IMMEDIATE`` for writing units of
+work so two writers queue on the lock instead of failing on upgrade. PostgreSQL: row locks with
+``SELECT … FOR UPDATE``, and NOTIFY (delivered only on commit) to wake waiters in other processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+__all__ = ["create_engine", "insert_ignore", "is_postgres"]
+
+READONLY_OPTION = "signoff_readonly"
+
+
+def create_engine(url: str, *, pool_size: int = 20) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+            poolclass=sa.pool.QueuePool,
+        )
+        _tune_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def is_postgres(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any],
+                  index_elements: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
+    stmt: Any
+    if is_postgres(conn):
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=index_elements)
+    else:
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=index_elements)
+    return conn.execute(stmt).rowcount == 1

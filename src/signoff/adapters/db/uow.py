@@ -1,0 +1,161 @@
+"""The SQL unit of work: one connection, one transaction, the audit events sealed at commit.
+
+Sealing inside the transaction (``audit_head`` locked, ``seq`` and ``hash`` assigned, events
+inserted, head moved) keeps ``seq`` gapless and in commit order across processes, and makes an
+event visible exactly when the state change it records is: both commit or neither does.
+Waiters are woken after commit only; on PostgreSQL NOTIFY rides the same transaction, so other
+processes hear of a change when, and only when, it is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from signoff.adapters.db import tables as t
+from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
+from signoff.adapters.db.repositories import (
+    SqlActionRepository,
+    SqlAgentRepository,
+    SqlAuditRepository,
+    SqlGrantRepository,
+    SqlGroupRepository,
+    SqlHumanRepository,
+    SqlOutcomeRepository,
+    SqlReviewRepository,
+    SqlTokenRepository,
+    SqlWorkflowRepository,
+)
+from signoff.domain.audit import AuditEvent, chain_hash, event_body
+from signoff.errors import Unavailable
+
+__all__ = ["SqlUnitOfWork", "WAKE_CHANNEL"]
+
+WAKE_CHANNEL = "signoff_wake"
+
+
+class SqlUnitOfWork:
+    humans: SqlHumanRepository
+    agents: SqlAgentRepository
+    workflows: SqlWorkflowRepository
+    groups: SqlGroupRepository
+    tokens: SqlTokenRepository
+    actions: SqlActionRepository
+    reviews: SqlReviewRepository
+    grants: SqlGrantRepository
+    outcomes: SqlOutcomeRepository
+    audit: SqlAuditRepository
+
+    def __init__(self, engine: sa.Engine, *, readonly: bool = False,
+                 on_commit: Callable[[list[str]], None] | None = None,
+                 chain_enabled: bool = True) -> None:
+        self._engine = engine
+        self._readonly = readonly
+        self._on_commit = on_commit
+        self._chain = chain_enabled
+        self._events: list[AuditEvent] = []
+        self._wake: list[str] = []
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+        self.committed = False
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            conn = self._engine.connect()
+        except sa.exc.OperationalError as exc:  # the database is down: fail closed, say so
+            raise Unavailable("the database cannot be reached") from exc
+        if self._readonly:
+            conn = conn.execution_options(**{READONLY_OPTION: True})
+        self._conn = conn
+        self._tx = conn.begin()
+        self.humans = SqlHumanRepository(conn)
+        self.agents = SqlAgentRepository(conn)
+        self.workflows = SqlWorkflowRepository(conn)
+        self.groups = SqlGroupRepository(conn)
+        self.tokens = SqlTokenRepository(conn)
+        self.actions = SqlActionRepository(conn)
+        self.reviews = SqlReviewRepository(conn)
+        self.grants = SqlGrantRepository(conn)
+        self.outcomes = SqlOutcomeRepository(conn)
+        self.audit = SqlAuditRepository(conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        assert self._conn is not None, "unit of work not entered"
+        return self._conn
+
+    def record(self, event: AuditEvent) -> None:
+        self._events.append(event)
+
+    def wake(self, action_id: str) -> None:
+        self._wake.append(action_id)
+
+    def record_refusal(self, event: AuditEvent) -> None:
+        """Throw away this unit's changes and commit only the refusal event.
+
+        Refusals are recorded even though the request changes nothing. A read-only unit (a
+        deferred transaction on SQLite) writes through a fresh writing unit instead, so it never
+        has to upgrade a stale read snapshot.
+        """
+        if self._readonly or self._conn is None:
+            with SqlUnitOfWork(self._engine, chain_enabled=self._chain) as writer:
+                writer.record(event)
+                writer.commit()
+            return
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+        self._events, self._wake = [event], []
+        self._tx = self._conn.begin()
+        self.commit()
+
+    def commit(self) -> None:
+        assert self._tx is not None and self._conn is not None
+        if self._events:
+            self._seal(self._conn)
+        if self._wake and is_postgres(self._conn):
+            for action_id in dict.fromkeys(self._wake):
+                self._conn.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, action_id)))
+        self._tx.commit()
+        self._tx = None  # one commit per unit of work: the SQLite write lock ends here
+        self.committed = True
+        woken, self._wake, self._events = list(dict.fromkeys(self._wake)), [], []
+        if woken and self._on_commit is not None:
+            self._on_commit(woken)
+
+    def rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+        self._tx = None
+        self._events, self._wake = [], []
+
+    def _seal(self, conn: sa.Connection) -> None:
+        head_stmt: Any = sa.select(t.audit_head.c.seq, t.audit_head.c.hash) \
+            .where(t.audit_head.c.id == 1)
+        if is_postgres(conn):
+            head_stmt = head_stmt.with_for_update()
+        seq, prev = conn.execute(head_stmt).one()
+        rows = []
+        for event in self._events:
+            seq += 1
+            body = event_body(seq=seq, event=event)
+            digest = chain_hash(prev, body) if self._chain else ""
+            rows.append({"seq": seq, "at": event.at, "actor": event.actor, "type": event.type,
+                         "action_id": event.action_id, "agent_id": event.agent_id,
+                         "workflow": event.workflow, "body": body.decode(),
+                         "prev_hash": prev, "hash": digest})
+            prev = digest if self._chain else prev
+        conn.execute(t.audit_events.insert(), rows)
+        conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1)
+                     .values(seq=seq, hash=prev))

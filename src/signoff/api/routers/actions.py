@@ -1,0 +1,150 @@
+"""/v1/actions, /v1/inbox, /v1/reviews/post-action and /v1/grants/redeem."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from signoff.api.deps import app_of, principal_of
+from signoff.api.schemas import (
+    ActionCreate,
+    CancelBody,
+    OutcomeCreate,
+    PostReviewCreate,
+    RedeemBody,
+    ReviewCreate,
+)
+from signoff.domain.actions import ActionRequest, Impact, InputRef
+from signoff.domain.identities import Principal
+from signoff.errors import InvalidRequest
+from signoff.services import actions, grants, queries, reviews
+
+router = APIRouter(tags=["actions"])
+Caller = Annotated[Principal, Depends(principal_of)]
+
+
+def _request_of(body: ActionCreate, idempotency_key: str | None) -> ActionRequest:
+    key = body.idempotency_key or idempotency_key
+    if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
+        raise InvalidRequest("Idempotency-Key header and body idempotency_key differ",
+                             field="idempotency_key")
+    return ActionRequest(
+        workflow=body.workflow, kind=body.kind, target=body.target, params=body.params,
+        summary=body.summary,
+        inputs=tuple(InputRef(source=i.source, ref=i.ref, excerpt=i.excerpt)
+                     for i in body.inputs),
+        impact=Impact(reversible=body.impact.reversible, external=body.impact.external,
+                      description=body.impact.description),
+        on_behalf_of=body.on_behalf_of, parent_id=body.parent_id, chain=tuple(body.chain),
+        idempotency_key=key)
+
+
+@router.post("/v1/actions", status_code=201)
+def propose(body: ActionCreate, request: Request, response: Response, principal: Caller,
+            idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+            ) -> dict[str, Any]:
+    ctx = app_of(request).ctx
+    action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key))
+    if not created:
+        response.status_code = 200
+    with ctx.uow(readonly=True) as uow:
+        return queries.action_record(uow, action, principal, now=ctx.now(), timeline=False)
+
+
+@router.get("/v1/actions")
+def list_actions(request: Request, principal: Caller,
+                 status: Annotated[list[str] | None, Query()] = None,
+                 workflow: str | None = None, agent: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 before: str | None = None) -> dict[str, Any]:
+    items = queries.list_actions(app_of(request).ctx, principal, status=status,
+                                 workflow=workflow, agent_id=agent, limit=limit, before=before)
+    return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.get("/v1/actions/{action_id}")
+def get_action(action_id: str, request: Request, principal: Caller) -> dict[str, Any]:
+    return queries.get_action(app_of(request).ctx, principal, action_id)
+
+
+@router.get("/v1/actions/{action_id}/wait")
+async def wait(action_id: str, request: Request,
+               timeout: Annotated[float, Query(ge=0)] = 30.0) -> dict[str, Any]:
+    """Long-poll: no database connection and no thread is held while waiting."""
+    app = app_of(request)
+    principal = await run_in_threadpool(principal_of, request)
+    timeout = min(timeout, app.settings.max_wait_seconds)
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.hub.register(action_id) as waiter:
+            _, record = await run_in_threadpool(queries.action_status, app.ctx, principal,
+                                                action_id)
+            if record is not None:
+                return record
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # Re-check at least every 5 s: a safety net should a notification ever be lost.
+            await waiter.wait(min(remaining, 5.0))
+    _, record = await run_in_threadpool(queries.action_status, app.ctx, principal, action_id,
+                                        always_record=True)
+    assert record is not None
+    return record
+
+
+@router.post("/v1/actions/{action_id}/reviews")
+def review(action_id: str, body: ReviewCreate, request: Request, principal: Caller
+           ) -> dict[str, Any]:
+    ctx = app_of(request).ctx
+    result = reviews.review_action(ctx, principal, action_id, verdict=body.verdict,
+                                   rationale=body.rationale)
+    record = queries.action_status(ctx, principal, action_id, always_record=True)[1]
+    return {**(record or {}), "result": result}
+
+
+@router.post("/v1/actions/{action_id}/cancel")
+def cancel(action_id: str, request: Request, principal: Caller,
+           body: CancelBody | None = None) -> dict[str, Any]:
+    ctx = app_of(request).ctx
+    actions.cancel_action(ctx, principal, action_id, reason=body.reason if body else "")
+    return queries.action_status(ctx, principal, action_id, always_record=True)[1] or {}
+
+
+@router.post("/v1/actions/{action_id}/outcome")
+def outcome(action_id: str, body: OutcomeCreate, request: Request, principal: Caller
+            ) -> dict[str, Any]:
+    ctx = app_of(request).ctx
+    grants.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
+    return queries.action_status(ctx, principal, action_id, always_record=True)[1] or {}
+
+
+@router.post("/v1/grants/redeem")
+def redeem(body: RedeemBody, request: Request, principal: Caller) -> dict[str, Any]:
+    return grants.redeem_grant(app_of(request).ctx, principal, token=body.grant,
+                               digest=body.digest)
+
+
+@router.get("/v1/inbox")
+def inbox(request: Request, principal: Caller, workflow: str | None = None,
+          agent: str | None = None, tier: str | None = None,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    items = queries.inbox(app_of(request).ctx, principal, workflow=workflow, agent_id=agent,
+                          tier=tier, limit=limit)
+    return {"items": items, "count": len(items)}
+
+
+@router.get("/v1/reviews/post-action")
+def post_action_queue(request: Request, principal: Caller,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    items = queries.post_review_queue(app_of(request).ctx, principal, limit=limit)
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/v1/actions/{action_id}/post-review")
+def post_review(action_id: str, body: PostReviewCreate, request: Request, principal: Caller
+                ) -> dict[str, Any]:
+    return reviews.post_review(app_of(request).ctx, principal, action_id,
+                               verdict=body.verdict, note=body.note)

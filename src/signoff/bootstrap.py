@@ -1,0 +1,70 @@
+"""The one composition root: settings in, a wired :class:`Signoff` out.
+
+Entry points (API, console, CLI, MCP gateway) call :func:`build` once and use what it returns;
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from signoff.adapters.builtin_policy import StaticPolicySource
+from signoff.adapters.db.engine import create_engine
+from signoff.adapters.db.migrate import upgrade
+from signoff.adapters.db.uow import WAKE_CHANNEL, SqlUnitOfWork
+from signoff.adapters.passwords import Argon2PasswordHasher
+from signoff.adapters.signing import Ed25519Signer, load_keys
+from signoff.adapters.wakeup import PostgresWakeupListener, WakeupHub
+from signoff.config import Settings
+from signoff.services.context import Limits, ServiceContext, SystemClock
+
+__all__ = ["Signoff", "build"]
+
+
+@dataclass
+class Signoff:
+    settings: Settings
+    engine: sa.Engine
+    ctx: ServiceContext
+    hub: WakeupHub
+    listener: PostgresWakeupListener | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
+          policy: Any = None) -> Signoff:
+    url = settings.resolved_database_url
+    engine = create_engine(url, pool_size=settings.db_pool_size)
+    if migrate:
+        upgrade(engine)
+    hub = WakeupHub()
+    signer = Ed25519Signer(load_keys(settings.keys_dir), issuer=settings.issuer)
+
+    def uow_factory(readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, readonly=readonly, on_commit=hub.publish,
+                             chain_enabled=settings.audit_chain)
+
+    ctx = ServiceContext(
+        uow=uow_factory, policy=policy or StaticPolicySource(), signer=signer,
+        clock=clock or SystemClock(), issuer=settings.issuer,
+        limits=Limits(max_params_bytes=settings.max_params_bytes,
+                      max_params_depth=settings.max_params_depth,
+                      max_text_chars=settings.max_text_chars),
+        password_hasher=Argon2PasswordHasher())
+    listener = None
+    if engine.dialect.name == "postgresql":
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = PostgresWakeupListener(dsn, hub, WAKE_CHANNEL)
+    return Signoff(settings=settings, engine=engine, ctx=ctx, hub=hub, listener=listener)

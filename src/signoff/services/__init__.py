@@ -1,0 +1,1 @@
+"""Use cases. Each opens one unit of work, asks the domain, and commits once."""

@@ -1,0 +1,201 @@
+"""Proposing, reading, listing and cancelling actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from signoff.domain.actions import (
+    Action,
+    ActionRequest,
+    ActionStatus,
+    check_params_shape,
+    compute_digest,
+)
+from signoff.domain.approvals import EligibleFactor, in_post_review_sample, quorum_state
+from signoff.domain.identities import AgentStatus, Principal, Role
+from signoff.domain.policy import Mode, PolicyInput, Reason, Tier
+from signoff.errors import (
+    AgentSuspended,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    WorkflowFrozen,
+)
+from signoff.services.approvers import resolve_factors
+from signoff.services.authz import forbid, is_admin
+from signoff.services.context import ServiceContext, new_id
+from signoff.services.grants import issue_grant
+from signoff.services.stopping import cancel_pending
+
+__all__ = ["cancel_action", "may_read", "submit_action", "validate_request"]
+
+
+def validate_request(ctx: ServiceContext, request: ActionRequest) -> str:
+    """Refuse bad input before any database work; return the digest."""
+    limits = ctx.limits
+    check_params_shape(request.params, max_bytes=limits.max_params_bytes,
+                       max_depth=limits.max_params_depth)
+    if len(request.summary) > limits.max_text_chars:
+        raise PayloadTooLarge(f"summary is over {limits.max_text_chars} characters",
+                              field="summary")
+    if sum(len(i.excerpt) for i in request.inputs) > limits.max_text_chars:
+        raise PayloadTooLarge(f"input excerpts are over {limits.max_text_chars} characters",
+                              field="inputs")
+    for name in ("workflow", "kind"):
+        if not getattr(request, name).strip():
+            raise InvalidRequest(f"{name} must not be empty", field=name)
+    try:
+        return compute_digest(request.workflow, request.kind, request.target, request.params)
+    except Exception as exc:  # rfc8785 refuses NaN, infinities, ints beyond 2**53
+        raise InvalidRequest(f"params cannot be canonicalised: {exc}", field="params") from None
+
+
+def _requester_id(uow: Any, on_behalf_of: str | None) -> str | None:
+    if not on_behalf_of:
+        return None
+    human = uow.humans.by_email(on_behalf_of) if "@" in on_behalf_of \
+        else uow.humans.get(on_behalf_of)
+    return human.id if human is not None else None
+
+
+def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequest
+                  ) -> tuple[Action, bool]:
+    """Classify and record a proposal. Returns the action and whether it was created now."""
+    if not principal.is_agent:
+        raise forbid(ctx, principal, "only agents propose actions")
+    digest = validate_request(ctx, request)
+    now = ctx.now()
+    with ctx.uow() as uow:
+        agent = uow.agents.get(principal.id)
+        if agent is None or agent.status is AgentStatus.SUSPENDED:
+            raise forbid(ctx, principal, "this agent is suspended", uow=uow,
+                         error=AgentSuspended, event_type="action.refused")
+        if not agent.may_propose(request.workflow, request.kind):
+            raise forbid(ctx, principal, f"{request.kind} in {request.workflow} is outside this "
+                         "agent's scopes", uow=uow, workflow=request.workflow,
+                         event_type="action.refused")
+        workflow = uow.workflows.get(request.workflow)
+        if workflow is None:
+            raise forbid(ctx, principal, f"unknown workflow {request.workflow}", uow=uow,
+                         event_type="action.refused")
+        if workflow.frozen:
+            raise forbid(ctx, principal, f"workflow {workflow.name} is frozen: "
+                         f"{workflow.frozen_reason}", uow=uow, workflow=workflow.name,
+                         error=WorkflowFrozen, event_type="action.refused")
+        if request.idempotency_key:
+            first = uow.actions.by_idempotency_key(agent.id, request.idempotency_key)
+            if first is not None:
+                if first.digest != digest:
+                    raise Conflict("this idempotency key was used for a different payload",
+                                   field="idempotency_key", action_id=first.id)
+                return first, False
+        owner = uow.humans.get(workflow.owner_id)
+        agent_owner = uow.humans.get(agent.owner_id)
+        subject = PolicyInput(
+            action={"workflow": request.workflow, "kind": request.kind,
+                    "target": request.target, "params": request.params,
+                    "impact": request.impact.as_dict(), "chain_depth": request.chain_depth,
+                    "summary": request.summary},
+            agent={"id": agent.id, "name": agent.name,
+                   "owner": agent_owner.email if agent_owner else "", "labels": agent.labels},
+            workflow={"name": workflow.name, "owner": owner.email if owner else "",
+                      "labels": workflow.labels},
+            requester=request.on_behalf_of, now=now)
+        decision = ctx.policy.current.decide(subject)
+        shadow = ctx.policy.shadow_decide(subject, decision)
+        action_id = new_id("act")
+        req = decision.requirements
+        factors = resolve_factors(uow, req.factors, workflow=workflow,
+                                  agent_owner_id=agent.owner_id)
+        requester_id = _requester_id(uow, request.on_behalf_of)
+        reasons = list(decision.reasons)
+        status = {Mode.DENY: ActionStatus.DENIED, Mode.REQUIRE_APPROVAL: ActionStatus.PENDING
+                  }.get(decision.mode, ActionStatus.ALLOWED)
+        if status is ActionStatus.PENDING:
+            if owner is None or not owner.active:
+                status = ActionStatus.DENIED
+                reasons.append(Reason("workflow.held", "no active accountable owner"))
+            else:
+                possible = [f.pool - {requester_id} for f in factors]
+                check = quorum_state(
+                    [EligibleFactor(f.label, p, f.count) for f, p in zip(factors, possible,
+                                                                         strict=True)],
+                    sorted(set().union(*possible)) if possible else [],
+                    tier=Tier(decision.tier), agent_owner_id=agent.owner_id)
+                if not check.met:
+                    status = ActionStatus.DENIED
+                    reasons.append(Reason("quorum.impossible",
+                                          "not enough eligible approvers to ever meet the "
+                                          "quorum"))
+        requirements = req.as_dict()
+        requirements["requester_id"] = requester_id
+        action = Action(
+            id=action_id, agent_id=agent.id, request=request, digest=digest, status=status,
+            tier=decision.tier.value, mode=decision.mode.value,
+            reasons=[r.as_dict() for r in reasons], requirements=requirements,
+            eligible=[f.as_dict() for f in factors], policy_version=decision.policy_version,
+            created_at=now, agent_owner_id=agent.owner_id)
+        if status is ActionStatus.PENDING:
+            action.expires_at = now + timedelta(seconds=req.expires_in)
+            if req.escalate_after:
+                action.escalate_at = now + timedelta(seconds=req.escalate_after)
+        elif status is ActionStatus.DENIED:
+            action.decided_at = now
+        else:
+            action.decided_at = now
+            action.post_review = decision.mode is Mode.ALLOW_AND_REVIEW or \
+                in_post_review_sample(action_id, req.post_review_sample)
+        uow.actions.add(action)
+        data: dict[str, Any] = {
+            "status": status.value, "tier": action.tier, "mode": action.mode,
+            "reasons": action.reasons, "matched_rules": list(decision.matched_rules),
+            "policy_version": decision.policy_version, "digest": digest,
+            "kind": request.kind, "target": request.target, "on_behalf_of": request.on_behalf_of,
+            "parent_id": request.parent_id, "chain": list(request.chain),
+            "post_review": action.post_review}
+        if shadow is not None:
+            data["shadow"] = shadow
+        if status is ActionStatus.ALLOWED:
+            data["jti"] = issue_grant(ctx, uow, action, principal).jti
+        uow.record(ctx.event("action.submitted", principal, action_id=action_id,
+                             agent_id=agent.id, workflow=workflow.name, data=data, at=now))
+        uow.commit()
+    return action, True
+
+
+def cancel_action(ctx: ServiceContext, principal: Principal, action_id: str, *,
+                  reason: str = "") -> Action:
+    """Pending, allowed or approved work can be cancelled; an issued grant is revoked with it."""
+    with ctx.uow() as uow:
+        action = uow.actions.get(action_id, for_update=True)
+        if action is None:
+            raise NotFound(f"no action {action_id}")
+        allowed = (principal.is_agent and principal.id == action.agent_id) or is_admin(principal)
+        if not allowed and principal.is_human:
+            wf = uow.workflows.get(action.workflow)
+            allowed = wf is not None and wf.owner_id == principal.id
+        if not allowed:
+            raise forbid(ctx, principal, "only its agent, the workflow owner or an admin may "
+                         "cancel this action", uow=uow, action_id=action_id)
+        cancellable = (ActionStatus.PENDING, ActionStatus.ALLOWED, ActionStatus.APPROVED)
+        if action.status not in cancellable:
+            raise Conflict(f"the action is {action.status} and cannot be cancelled",
+                           status_now=action.status.value)
+        grant = uow.grants.for_action(action_id)
+        if grant is not None and grant.redeemed_at is None and grant.revoked_at is None:
+            grant.revoked_at, grant.revoke_reason = ctx.now(), "action cancelled"
+            uow.grants.save(grant)
+            uow.record(ctx.event("grant.revoked", principal, action_id=action_id,
+                                 agent_id=action.agent_id, workflow=action.workflow,
+                                 data={"jti": grant.jti, "reason": "action cancelled"}))
+        cancel_pending(ctx, uow, principal, action, reason=reason.strip() or "cancelled")
+        uow.commit()
+    return action
+
+
+def may_read(principal: Principal, action: Action) -> bool:
+    if principal.is_agent:
+        return principal.id == action.agent_id
+    return principal.is_human and bool(principal.roles & {r.value for r in Role})

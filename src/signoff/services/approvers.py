@@ -1,0 +1,59 @@
+"""Resolving approver expressions into the people who may approve, at decision time.
+
+The resolved pools are stored with the action, so a later change to a group or a workflow's
+backups never rewrites who was eligible for a past decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signoff.domain.approvals import EligibleFactor
+from signoff.domain.identities import Workflow
+from signoff.domain.policy import QuorumFactor
+
+__all__ = ["resolve_factors"]
+
+
+def _expr_members(uow: Any, expr: str, workflow: Workflow, agent_owner_id: str) -> set[str]:
+    if expr == "owner":
+        return {workflow.owner_id}
+    if expr == "backup":
+        return set(workflow.backups)
+    if expr == "agent_owner":
+        return {agent_owner_id}
+    if expr == "reviewers":
+        out: set[str] = set()
+        for name in workflow.groups:
+            group = uow.groups.get(name)
+            if group is not None:
+                out |= set(group.members)
+        return out
+    if expr.startswith("user:"):
+        human = uow.humans.by_email(expr[5:])
+        return {human.id} if human is not None else set()
+    if expr.startswith("group:"):
+        group = uow.groups.get(expr[6:])
+        return set(group.members) if group is not None else set()
+    return set()  # unknown expressions name nobody: fail closed
+
+
+def resolve_factors(uow: Any, factors: tuple[QuorumFactor, ...], *, workflow: Workflow,
+                    agent_owner_id: str) -> list[EligibleFactor]:
+    cache: dict[str, set[str]] = {}
+    active: dict[str, bool] = {}
+    resolved = []
+    for factor in factors:
+        pool: set[str] = set()
+        for expr in factor.approvers:
+            if expr not in cache:
+                cache[expr] = _expr_members(uow, expr, workflow, agent_owner_id)
+            pool |= cache[expr]
+        for person in pool:
+            if person not in active:
+                human = uow.humans.get(person)
+                active[person] = human is not None and human.active
+        resolved.append(EligibleFactor(label=" | ".join(factor.approvers),
+                                       pool=frozenset(p for p in pool if active[p]),
+                                       count=factor.count))
+    return resolved

@@ -14,13 +14,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from signoff.client import Client
 
 TEST_POLICY = """\
 version: 1
@@ -107,6 +109,20 @@ class Live:
                 return ids[0]
             time.sleep(0.05)
         raise AssertionError("no pending action showed up")
+
+
+@pytest.fixture
+def agent(live: Live) -> Iterator[Callable[..., Client]]:
+    """Build SDK clients for the live server (the default agent's unless a token is given)."""
+    made: list[Client] = []
+
+    def build(token: str | None = None) -> Client:
+        made.append(Client(live.url, token or live.agent_token))
+        return made[-1]
+
+    yield build
+    for client in made:
+        client.close()
 
 
 def _cli_missing() -> bool:

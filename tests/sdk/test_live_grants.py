@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import pytest
 from conftest import Live
 
 from signoff.client import Client, compute_digest, verify_grant
 from signoff.errors import AlreadyRedeemed, GrantRefused
+
+Agent = Callable[..., Client]
 
 pytestmark = pytest.mark.e2e
 
@@ -20,15 +23,15 @@ def allowed(live: Live, client: Client, **params: object) -> tuple[str, str, str
     return record.id, record.grant.token, record.digest
 
 
-def test_digest_matches_the_server(live: Live) -> None:
-    client = Client(live.url, live.agent_token)
+def test_digest_matches_the_server(live: Live, agent: Agent) -> None:
+    client = agent()
     params = {"title": "é", "n": 1.5, "tags": ["a", "b"], "nested": {"z": None, "a": True}}
     record = client.propose(live.workflow, "draft.write", "doc-1", params)
     assert record.digest == compute_digest(live.workflow, "draft.write", "doc-1", params)
 
 
-def test_executor_verifies_offline_and_redeems_once(live: Live) -> None:
-    client = Client(live.url, live.agent_token)
+def test_executor_verifies_offline_and_redeems_once(live: Live, agent: Agent) -> None:
+    client = agent()
     action_id, token, digest = allowed(live, client, title="x")
     claims = verify_grant(token, workflow=live.workflow, kind="draft.write", target="doc-1",
                           params={"title": "x"}, server_url=live.url, redeem=True,
@@ -38,8 +41,8 @@ def test_executor_verifies_offline_and_redeems_once(live: Live) -> None:
         client.redeem(token, digest)
 
 
-def test_tampered_grant_is_refused_offline_and_by_the_server(live: Live) -> None:
-    client = Client(live.url, live.agent_token)
+def test_tampered_grant_is_refused_offline_and_by_the_server(live: Live, agent: Agent) -> None:
+    client = agent()
     _, token, digest = allowed(live, client, title="small")
     head, body, sig = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -56,19 +59,19 @@ def test_tampered_grant_is_refused_offline_and_by_the_server(live: Live) -> None
     client.redeem(token, digest)  # the genuine one is still good, once
 
 
-def test_same_idempotency_key_returns_the_first_action(live: Live) -> None:
-    client = Client(live.url, live.agent_token)
+def test_same_idempotency_key_returns_the_first_action(live: Live, agent: Agent) -> None:
+    client = agent()
     first = client.propose(live.workflow, "draft.write", "doc-2", {"a": 1}, idempotency_key="k-1")
     again = client.propose(live.workflow, "draft.write", "doc-2", {"a": 1}, idempotency_key="k-1")
     other = client.propose(live.workflow, "draft.write", "doc-2", {"a": 1})
     assert first.id == again.id != other.id
 
 
-def test_handoff_chain_is_recorded(live: Live) -> None:
-    parent_client = Client(live.url, live.agent_token)
+def test_handoff_chain_is_recorded(live: Live, agent: Agent) -> None:
+    parent_client = agent()
     parent = parent_client.propose(live.workflow, "draft.write", "plan", {"step": 1})
     _, sub_token = live.new_agent("sub-agent")
-    sub = Client(live.url, sub_token)
+    sub = agent(sub_token)
     with sub.handoff(parent):
         child = sub.propose(live.workflow, "draft.write", "plan", {"step": 2})
     assert child.parent_id == parent.id

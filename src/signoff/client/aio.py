@@ -77,7 +77,10 @@ class AsyncClient:
         return self._shared.settings.base_url
 
     async def aclose(self) -> None:
+        """Close this client and its sync twin, if one was built."""
         await self._http.aclose()
+        if self._twin is not None:
+            self._twin._http.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self

@@ -76,6 +76,8 @@ class Client:
         return self._shared.settings.base_url
 
     def close(self) -> None:
+        """Close the connections; an async twin (built to gate ``async def`` functions) is
+        closed with ``await client.async_twin().aclose()`` from its event loop."""
         self._http.close()
 
     def __enter__(self) -> Client:

@@ -1,0 +1,205 @@
+"""SDK figures against a real signoff server (issue 6, "Figures").
+
+1. Allowed-call overhead: the same function called N times plain and N times through a gate
+   the policy allows (propose, verify the grant offline, redeem, report the outcome); the
+   figure is (gated - plain) per call, median and p99.
+2. Approval-to-resume latency: a gated call waits for a human; the bench sends the approve
+   request and measures until the gated function starts running.
+
+By default it starts its own server (SQLite in a temp dir, a test policy whose ``high`` tier
+has ``min_review_seconds: 0`` so approvals can follow at once). ``--url`` with ``--admin-token``
+uses a running server instead (e.g. PostgreSQL with two processes behind a balancer). Run::
+
+    python bench/bench_sdk.py --calls 300 --approvals 50 --out docs/benchmarks-sdk.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from signoff.client import Client
+
+POLICY = """\
+version: 1
+default_tier: high
+tiers:
+  low:      {mode: allow, post_review_sample: 0.0}
+  medium:   {mode: allow_and_review}
+  high:     {mode: require_approval, approvals: 1, min_review_seconds: 0,
+             rationale_required: true, escalate_after: 30m, expires_in: 4h, grant_ttl: 5m}
+  critical: {mode: require_approval, approvals: 2, min_review_seconds: 0,
+             rationale_required: true, escalate_after: 15m, expires_in: 1h, grant_ttl: 2m}
+rules:
+  - id: bench-low
+    when: action.kind.startsWith("draft.")
+    tier: low
+  - id: bench-high
+    when: action.kind.startsWith("payments.")
+    tier: high
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    (root / "policy.yaml").write_text(POLICY)
+    env = {**os.environ, "SIGNOFF_DATA_DIR": str(root / "data"),
+           "SIGNOFF_POLICY": str(root / "policy.yaml")}
+    cli = [sys.executable, "-m", "signoff.cli.main"]
+    init = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True,
+                          cwd=root)
+    admin = next(x.strip() for x in init.stdout.splitlines() if x.strip().startswith("so_user_"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env={**env, "SIGNOFF_PUBLIC_URL": url}, cwd=root,
+                            stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url, admin
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit(f"server did not come up; see {root / 'server.log'}")
+
+
+def provision(url: str, admin: str) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:6]
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as http:
+        def post(path: str, body: dict[str, Any]) -> Any:
+            response = http.post(path, json=body)
+            response.raise_for_status()
+            return response.json()
+
+        reviewer = post("/v1/users", {"email": f"rev-{tag}@example.com", "name": "Reviewer",
+                                      "roles": ["reviewer", "owner"]})
+        rev_token = post(f"/v1/users/{reviewer['id']}/tokens", {"name": "bench"})["token"]
+        post("/v1/users", {"email": f"own-{tag}@example.com", "name": "Owner",
+                           "roles": ["owner"]})
+        post("/v1/workflows", {"name": f"bench-{tag}", "owner": f"rev-{tag}@example.com"})
+        agent = post("/v1/agents", {"name": f"bench-{tag}", "owner": f"own-{tag}@example.com",
+                                    "scopes": {"workflows": ["*"], "kinds": ["*"]}})
+    return {"workflow": f"bench-{tag}", "agent": agent["token"], "reviewer": rev_token}
+
+
+def bench_allowed(client: Client, workflow: str, calls: int) -> dict[str, float]:
+    def work(n: int) -> int:
+        return n * 2
+
+    gated = client.gate(workflow=workflow, kind="draft.bench", target="doc")(work)
+    for i in range(10):  # warm up connections, the JWKS cache and the server
+        gated(i)
+    plain, gate = [], []
+    for i in range(calls):
+        t = time.perf_counter()
+        work(i)
+        plain.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        gated(i)
+        gate.append(time.perf_counter() - t)
+    overhead = [(g - p) * 1000 for g, p in zip(gate, plain, strict=True)]
+    return {"median_ms": statistics.median(overhead), "p99_ms": percentile(overhead, 0.99)}
+
+
+def bench_approval(client: Client, url: str, ids: dict[str, str], rounds: int) -> dict[str, float]:
+    started = threading.Event()
+    resumed_at: list[float] = []
+
+    @client.gate(workflow=ids["workflow"], kind="payments.bench", target="cus")
+    def pay(n: int) -> None:
+        resumed_at.append(time.perf_counter())
+        started.set()
+
+    latencies: list[float] = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ids['reviewer']}"}) as rev:
+        for i in range(rounds):
+            started.clear()
+            worker = threading.Thread(target=pay, args=(i,))
+            worker.start()
+            action_id = None
+            while action_id is None:
+                items = rev.get("/v1/actions", params={"status": "pending",
+                                                       "workflow": ids["workflow"]}).json()
+                action_id = items["items"][0]["id"] if items.get("items") else None
+                time.sleep(0.01)
+            rev.get(f"/v1/actions/{action_id}").raise_for_status()  # open the detail first
+            time.sleep(0.05)  # let the agent's long-poll settle on the server
+            t0 = time.perf_counter()
+            rev.post(f"/v1/actions/{action_id}/reviews",
+                     json={"verdict": "approve", "rationale": "bench approval"}).raise_for_status()
+            started.wait(30)
+            latencies.append((resumed_at[-1] - t0) * 1000)
+            worker.join()
+    return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--approvals", type=int, default=50)
+    parser.add_argument("--url")
+    parser.add_argument("--admin-token")
+    parser.add_argument("--label", default="SQLite, one server process")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    proc = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.url:
+            url, admin = args.url, args.admin_token
+        else:
+            proc, url, admin = start_server(Path(tmp))
+        try:
+            ids = provision(url, admin)
+            with Client(url, ids["agent"]) as client:
+                allowed = bench_allowed(client, ids["workflow"], args.calls)
+                approval = bench_approval(client, url, ids, args.approvals)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+    report = (
+        f"| {args.label} | {allowed['median_ms']:.2f} | {allowed['p99_ms']:.2f} | "
+        f"{approval['p50_ms']:.1f} | {approval['p99_ms']:.1f} | {args.calls} / {args.approvals} |"
+    )
+    print(report)
+    if args.out:
+        write_report(args.out, report)
+
+
+def write_report(path: Path, row: str) -> None:
+    header = (
+        "# SDK benchmarks\n\n"
+        "Produced by `bench/bench_sdk.py` against a real `signoff serve` subprocess.\n\n"
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs.\n\n"
+        "| setup | allowed overhead median (ms) | allowed overhead p99 (ms) | "
+        "approval-to-resume p50 (ms) | approval-to-resume p99 (ms) | calls / approvals |\n"
+        "|---|---|---|---|---|---|\n"
+    )
+    path.write_text(header + row + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import signoff.adapters.db.tables_audit  # noqa: F401  (registers the audit tables)
 from signoff.adapters.db.tables import metadata
 
 config = context.config

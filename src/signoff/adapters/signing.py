@@ -103,6 +103,8 @@ class Ed25519Signer:
             return jwt.decode(token, key, algorithms=["EdDSA"], issuer=self.issuer, leeway=0,
                               audience=audience, options={"verify_aud": audience is not None,
                                                           "verify_exp": verify_exp,
+                                                          "verify_iat": verify_exp,
+                                                          "verify_nbf": verify_exp,
                                                           "require": ["exp", "sub", "jti", "dig"]})
         except jwt.ExpiredSignatureError:
             raise GrantRefused("the grant has expired", reason="expired") from None

@@ -104,7 +104,8 @@ class PostgresWakeupListener:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=3)
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
 
     def _run(self) -> None:
         backoff = 0.1

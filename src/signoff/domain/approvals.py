@@ -157,6 +157,8 @@ def quorum_state(
     """
     slots: list[frozenset[str]] = [f.pool for f in factors for _ in range(f.count)]
     people = list(dict.fromkeys(approvers))
+    # Offer slots to the agent's owner last, so anyone else fills a slot first.
+    people.sort(key=lambda p: p == agent_owner_id)
     match = _max_matching(slots, people)
     filled = len(match)
     short = len(slots) - filled

@@ -61,4 +61,6 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any],
     else:
         stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(
             index_elements=index_elements)
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    key = table.c[index_elements[0]]
+    return conn.execute(stmt.returning(key)).first() is not None

@@ -163,33 +163,31 @@ def merge_paths(trees: list[dict[str, PathTree]]) -> dict[str, PathTree]:
     return out
 
 
-def _kind_atom(part: str) -> Callable[[str], bool] | None:
-    if m := _GUARD_EQ.match(part):
-        lit = m.group(1) if m.group(1) is not None else m.group(2)
-        return lambda kind: kind == lit
-    if m := _GUARD_PREFIX.match(part):
-        lit = m.group(1) if m.group(1) is not None else m.group(2)
-        return lambda kind: kind.startswith(lit)
-    if m := _GUARD_SUFFIX.match(part):
-        lit = m.group(1) if m.group(1) is not None else m.group(2)
-        return lambda kind: kind.endswith(lit)
+def _kind_atom(part: str) -> tuple[str, frozenset[str]] | None:
+    """("eq"|"prefix"|"suffix", literals) when ``part`` tests ``action.kind`` literally."""
+    for op, pattern in (("eq", _GUARD_EQ), ("prefix", _GUARD_PREFIX), ("suffix", _GUARD_SUFFIX)):
+        if m := pattern.match(part):
+            return op, frozenset({m.group(1) if m.group(1) is not None else m.group(2)})
     if m := _GUARD_IN.match(part):
-        lits = frozenset(a if a else b for a, b in re.findall(_LIT, m.group(1)))
-        return lambda kind: kind in lits
+        return "eq", frozenset(a if a else b for a, b in re.findall(_LIT, m.group(1)))
     return None
 
 
 def _kind_predicate(part: str) -> Callable[[str], bool] | None:
-    """A Python predicate equal to ``part`` when it only tests ``action.kind`` literally."""
+    """A Python predicate equal to ``part`` when it only tests ``action.kind`` literally; one
+    set lookup and two C-level ``startswith``/``endswith`` calls, however many literals."""
     disjuncts = _split_top(_unparen(part), "||")
     if not disjuncts:
         return None
-    atoms = [_kind_atom(_unparen(d)) for d in disjuncts]
-    if any(a is None for a in atoms):
-        return None
-    if len(atoms) == 1:
-        return atoms[0]
-    return lambda kind: any(a(kind) for a in atoms)  # type: ignore[misc]
+    lits: dict[str, set[str]] = {"eq": set(), "prefix": set(), "suffix": set()}
+    for d in disjuncts:
+        atom = _kind_atom(_unparen(d))
+        if atom is None:
+            return None
+        lits[atom[0]].update(atom[1])
+    eq = frozenset(lits["eq"])
+    prefixes, suffixes = tuple(sorted(lits["prefix"])), tuple(sorted(lits["suffix"]))
+    return lambda kind: kind in eq or kind.startswith(prefixes) or kind.endswith(suffixes)
 
 
 def _guard(conjuncts: tuple[str, ...]) -> tuple[Callable[[str], bool] | None, str]:

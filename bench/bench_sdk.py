@@ -3,11 +3,12 @@
 1. Allowed-call overhead: the same function called N times plain and N times through a gate
    the policy allows (propose, verify the grant offline, redeem, report the outcome); the
    figure is (gated - plain) per call, median and p99.
-2. Approval-to-resume latency: a gated call waits for a human; the bench sends the approve
-   request and measures until the gated function starts running.
+2. Approval-to-resume latency: gated calls wait for a human; the bench sends each approve
+   request and measures until that gated function starts running.
 
-By default it starts its own server (SQLite in a temp dir, a test policy whose ``high`` tier
-has ``min_review_seconds: 0`` so approvals can follow at once). ``--url`` with ``--admin-token``
+By default it starts its own server (SQLite in a temp dir, given a bench policy through
+``SIGNOFF_POLICY``; a server on the built-in tiers makes the bench wait ``min_review_seconds``
+once). ``--url`` with ``--admin-token``
 uses a running server instead (e.g. PostgreSQL with two processes behind a balancer). Run::
 
     python bench/bench_sdk.py --calls 300 --approvals 50 --out docs/benchmarks-sdk.md
@@ -31,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from signoff.client import Client
+from signoff.client import Client, current_action
 
 POLICY = """\
 version: 1
@@ -124,34 +125,51 @@ def bench_allowed(client: Client, workflow: str, calls: int) -> dict[str, float]
 
 
 def bench_approval(client: Client, url: str, ids: dict[str, str], rounds: int) -> dict[str, float]:
-    started = threading.Event()
-    resumed_at: list[float] = []
+    """``rounds`` gated calls wait at once; a reviewer opens each, then approves one by one.
+
+    Opening every action before the first approval means the policy's ``min_review_seconds``
+    is waited once, not once per approval, while every other call keeps its long-poll open.
+    """
+    resumed: dict[str, float] = {}
+    events: dict[str, threading.Event] = {}
+    lock = threading.Lock()
 
     @client.gate(workflow=ids["workflow"], kind="payments.bench", target="cus")
     def pay(n: int) -> None:
-        resumed_at.append(time.perf_counter())
-        started.set()
+        action = current_action()
+        assert action is not None
+        with lock:
+            resumed[action.id] = time.perf_counter()
+            events.setdefault(action.id, threading.Event()).set()
 
+    workers = [threading.Thread(target=pay, args=(i,)) for i in range(rounds)]
+    for worker in workers:
+        worker.start()
+    headers = {"Authorization": f"Bearer {ids['reviewer']}"}
     latencies: list[float] = []
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ids['reviewer']}"}) as rev:
-        for i in range(rounds):
-            started.clear()
-            worker = threading.Thread(target=pay, args=(i,))
-            worker.start()
-            action_id = None
-            while action_id is None:
-                items = rev.get("/v1/actions", params={"status": "pending",
-                                                       "workflow": ids["workflow"]}).json()
-                action_id = items["items"][0]["id"] if items.get("items") else None
-                time.sleep(0.01)
-            rev.get(f"/v1/actions/{action_id}").raise_for_status()  # open the detail first
-            time.sleep(0.05)  # let the agent's long-poll settle on the server
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as rev:
+        pending: list[str] = []
+        while len(pending) < rounds:
+            body = rev.get("/v1/actions", params={"status": "pending", "limit": 500,
+                                                  "workflow": ids["workflow"]}).json()
+            pending = [item["id"] for item in body["items"]]
+            time.sleep(0.05)
+        dwell = 0.0
+        for action_id in pending:  # open the detail first, as a reviewer must (R15)
+            record = rev.get(f"/v1/actions/{action_id}").json()
+            dwell = max(dwell, float(record["requirements"].get("min_review_seconds", 0)))
+        time.sleep(dwell + 0.5)
+        for action_id in pending:
+            with lock:
+                event = events.setdefault(action_id, threading.Event())
             t0 = time.perf_counter()
             rev.post(f"/v1/actions/{action_id}/reviews",
                      json={"verdict": "approve", "rationale": "bench approval"}).raise_for_status()
-            started.wait(30)
-            latencies.append((resumed_at[-1] - t0) * 1000)
-            worker.join()
+            if not event.wait(30):
+                raise SystemExit(f"{action_id} did not resume within 30 s")
+            latencies.append((resumed[action_id] - t0) * 1000)
+    for worker in workers:
+        worker.join()
     return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99)}
 
 

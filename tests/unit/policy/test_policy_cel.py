@@ -162,3 +162,39 @@ def test_explain_says_why_not() -> None:
     assert by_id["lone"].detail == "the condition evaluated to false"
     assert by_id["boom"].status == "error" and "missing" in by_id["boom"].detail
     assert decision.tier == Tier.CRITICAL
+
+
+def test_flattened_paths_fail_closed_with_readable_errors() -> None:
+    p = policy("""
+    - id: amount
+      when: action.params.amount > 10
+      tier: low
+    - id: nested-has
+      when: has(action.params.x.y)
+      tier: low
+    """)
+    d = p.decide(subject(params={}))
+    messages = {r.rule_id: r.message for r in d.reasons}
+    assert "no such key: action.params.amount" in messages["amount"]
+    assert "has(action.params.x.y)" in messages["nested-has"]
+    assert "_sx_" not in " ".join(messages.values())
+    assert d.tier == Tier.CRITICAL
+    ok = p.decide(subject(params={"amount": 11, "x": {"y": 1}}))
+    assert ok.tier == Tier.LOW and ok.matched_rules == ("amount", "nested-has")
+    whole = policy("""
+    - id: whole
+      when: size(action) > 0 && action.params.amount > 10
+      tier: low
+    """)
+    assert whole.decide(subject(params={"amount": 11})).tier == Tier.LOW
+    assert "'amount'" in whole.decide(subject(params={})).reasons[0].message
+
+
+def test_string_literals_that_look_like_paths_are_left_alone() -> None:
+    p = policy("""
+    - id: lit
+      when: action.target == "action.kind" && 'has(action.x)' != action.kind
+      tier: critical
+    """)
+    assert p.decide(subject("k", target="action.kind")).tier == Tier.CRITICAL
+    assert p.decide(subject("k", target="other")).tier == Tier.HIGH

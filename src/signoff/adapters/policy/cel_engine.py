@@ -25,6 +25,7 @@ from signoff.domain.policy import Decision, Mode, PolicyInput, Reason, Tier
 
 from .compiler import WHOLE, CompiledRule, PathTree, compile_rule, merge_paths
 from .errors import PolicyError
+from .flatten import FlatPlan, flat_variables, plan_rewrite, readable
 from .loader import parse_sources, policy_sources
 from .merge import merge_requirements
 from .schema import PolicyDocument
@@ -75,6 +76,12 @@ class CelPolicy:
         used = {v for r in rules for v in r.program.variables()}
         self._scalars = tuple(v for v in ("requester", "now") if v in used)
         self._cache: dict[tuple[str, ...], Decision] = {}
+        self._plan = FlatPlan()
+        try:
+            self._fast: tuple[Any, ...] | None = tuple(
+                cel.compile(plan_rewrite(r.spec.when, self._paths, self._plan)) for r in rules)
+        except Exception:  # a shape the rewrite does not handle: use the nested context
+            self._fast = None
 
     @classmethod
     def from_sources(cls, sources: list[tuple[str, bytes]]) -> CelPolicy:
@@ -131,18 +138,33 @@ class CelPolicy:
 
     # -- evaluation --------------------------------------------------------------------------
 
+    def _flat_context(self, subject: PolicyInput) -> Any:
+        variables = flat_variables(
+            {"action": subject.action, "agent": subject.agent, "workflow": subject.workflow},
+            self._plan)
+        if "requester" in self._scalars:
+            variables["requester"] = subject.requester
+        if "now" in self._scalars:
+            now = subject.now
+            variables["now"] = now if now.tzinfo else now.replace(tzinfo=UTC)
+        try:
+            return cel.Context(variables)
+        except Exception:  # unusual Python types in params: convert them to plain data
+            return cel.Context(_sanitize(variables))
+
     def _run(self, subject: PolicyInput) -> list[tuple[CompiledRule, str | None]]:
         """(rule, error) for every matched rule, in policy order; error None for a clean match."""
-        ctx = self._context(subject)
+        fast = self._fast
+        ctx = self._flat_context(subject) if fast is not None else self._context(subject)
         kind = subject.action.get("kind")
         matched: list[tuple[CompiledRule, str | None]] = []
-        for rule in self._rules:
+        for i, rule in enumerate(self._rules):
             if rule.guard is not None and isinstance(kind, str) and not rule.guard(kind):
                 continue
             try:
-                result = rule.program.execute(ctx)
+                result = (fast[i] if fast is not None else rule.program).execute(ctx)
             except Exception as exc:  # fail closed: the rule counts, at critical
-                matched.append((rule, _error_text(exc)))
+                matched.append((rule, readable(_error_text(exc), self._plan)))
                 continue
             if result is True:
                 matched.append((rule, None))

@@ -63,7 +63,7 @@ class CompiledRule:
     conjunct_programs: list[Any] = field(default_factory=list)
 
 
-def _blank_strings(src: str) -> str:
+def blank_strings(src: str) -> str:
     """The source with string literal contents blanked (same length), for lexical analysis."""
     return _STRING.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', src)
 
@@ -71,7 +71,7 @@ def _blank_strings(src: str) -> str:
 def _split_top(src: str, op: str) -> tuple[str, ...] | None:
     """Operands of ``op`` at nesting depth 0; None when ``?:`` (or ``||`` when splitting on
     ``&&``) sits at top level, because then the split would not follow CEL precedence."""
-    blank = _blank_strings(src)
+    blank = blank_strings(src)
     depth, cuts, i = 0, [], 0
     while i < len(blank):
         c = blank[i]
@@ -102,7 +102,7 @@ def _unparen(src: str) -> str:
     """``(x)`` -> ``x`` when the parentheses wrap the whole expression."""
     src = src.strip()
     while src.startswith("(") and src.endswith(")"):
-        blank, depth = _blank_strings(src), 0
+        blank, depth = blank_strings(src), 0
         for i, c in enumerate(blank):
             depth += (c in "([{") - (c in ")]}")
             if depth == 0 and i < len(src) - 1:
@@ -128,7 +128,7 @@ def _insert(tree: PathTree, path: list[str]) -> None:
 def _paths(src: str) -> dict[str, PathTree]:
     """Per root variable, the tree of field paths read; a root read whole maps to WHOLE."""
     out: dict[str, PathTree] = {}
-    for m in _REF.finditer(_blank_strings(src)):
+    for m in _REF.finditer(blank_strings(src)):
         root, chain, call = m.group(1), m.group(2), m.group(3)
         parts = [p.strip() for p in chain.split(".")[1:]] if chain else []
         if call and parts:
@@ -233,7 +233,7 @@ def compile_rule(rule: RuleSpec) -> tuple[CompiledRule | None, list[PolicyIssue]
                                  int(m.group(1)), int(m.group(2)))]
         return None, [_issue(rule, f"CEL syntax error: {text.splitlines()[0]}",
                              "fix the 'when' expression")]
-    blank = _blank_strings(rule.when)
+    blank = blank_strings(rule.when)
     comprehension = set(_COMPREHENSION.findall(blank))
     unknown = [v for v in program.variables() if v not in ROOTS and v not in comprehension]
     if unknown:

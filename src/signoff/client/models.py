@@ -49,19 +49,19 @@ class _Reader:
         got = type(self.data.get(key)).__name__ if key in self.data else "nothing"
         return ProtocolError(f"{self.where}: {key!r} should be {want}, got {got}")
 
-    def str(self, key: str) -> str:
+    def text(self, key: str) -> str:
         value = self.data.get(key)
         if not isinstance(value, str):
             raise self._bad(key, "a string")
         return value
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         value = self.data.get(key)
         if value is not None and not isinstance(value, str):
             raise self._bad(key, "a string or null")
         return value
 
-    def int(self, key: str, default: int = 0) -> int:
+    def integer(self, key: str, default: int = 0) -> int:
         value = self.data.get(key, default)
         if value is None:
             return default
@@ -69,7 +69,7 @@ class _Reader:
             raise self._bad(key, "an integer")
         return value
 
-    def dict(self, key: str) -> dict[str, Any]:
+    def obj(self, key: str) -> dict[str, Any]:
         value = self.data.get(key)
         if value is None:
             return {}
@@ -77,7 +77,7 @@ class _Reader:
             raise self._bad(key, "an object")
         return value
 
-    def list(self, key: str) -> list[Any]:
+    def array(self, key: str) -> list[Any]:
         value = self.data.get(key)
         if value is None:
             return []
@@ -86,7 +86,7 @@ class _Reader:
         return value
 
     def time(self, key: str) -> datetime | None:
-        value = self.opt_str(key)
+        value = self.opt_text(key)
         if value is None:
             return None
         try:
@@ -103,7 +103,7 @@ class Reason:
     @classmethod
     def parse(cls, data: Any) -> Reason:
         r = _Reader(data, "reason")
-        return cls(rule_id=r.opt_str("rule_id") or "", message=r.opt_str("message") or "")
+        return cls(rule_id=r.opt_text("rule_id") or "", message=r.opt_text("message") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +115,8 @@ class Quorum:
     @classmethod
     def parse(cls, data: Any) -> Quorum:
         r = _Reader(data, "quorum")
-        return cls(required=r.int("required"), approvals=r.int("approvals"),
-                   short_by=r.int("short_by"))
+        return cls(required=r.integer("required"), approvals=r.integer("approvals"),
+                   short_by=r.integer("short_by"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +131,8 @@ class GrantInfo:
     @classmethod
     def parse(cls, data: Any) -> GrantInfo:
         r = _Reader(data, "grant")
-        return cls(jti=r.str("jti"), state=r.str("state"), expires_at=r.time("expires_at"),
-                   token=r.opt_str("token"))
+        return cls(jti=r.text("jti"), state=r.text("state"), expires_at=r.time("expires_at"),
+                   token=r.opt_text("token"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +147,10 @@ class Review:
     @classmethod
     def parse(cls, data: Any) -> Review:
         r = _Reader(data, "review")
-        return cls(reviewer_id=r.opt_str("reviewer_id") or "", verdict=r.str("verdict"),
-                   rationale=r.opt_str("rationale") or "",
+        return cls(reviewer_id=r.opt_text("reviewer_id") or "", verdict=r.text("verdict"),
+                   rationale=r.opt_text("rationale") or "",
                    first_viewed_at=r.time("first_viewed_at"), decided_at=r.time("decided_at"),
-                   stage=r.opt_str("stage") or "pre")
+                   stage=r.opt_text("stage") or "pre")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +163,8 @@ class Outcome:
     @classmethod
     def parse(cls, data: Any) -> Outcome:
         r = _Reader(data, "outcome")
-        return cls(status=r.str("status"), detail=r.opt_str("detail") or "",
-                   reported_by=r.opt_str("reported_by") or "", at=r.time("at"))
+        return cls(status=r.text("status"), detail=r.opt_text("detail") or "",
+                   reported_by=r.opt_text("reported_by") or "", at=r.time("at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +178,8 @@ class TimelineEvent:
     @classmethod
     def parse(cls, data: Any) -> TimelineEvent:
         r = _Reader(data, "timeline event")
-        return cls(seq=r.int("seq"), at=r.time("at"), actor=r.opt_str("actor") or "",
-                   type=r.str("type"), data=r.dict("data"))
+        return cls(seq=r.integer("seq"), at=r.time("at"), actor=r.opt_text("actor") or "",
+                   type=r.text("type"), data=r.obj("data"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,29 +225,29 @@ class ActionRecord:
     @classmethod
     def parse(cls, data: Any) -> ActionRecord:
         r = _Reader(data, "action record")
-        status = r.str("status")
+        status = r.text("status")
         if status not in STATUSES:
             raise ProtocolError(f"action record: unknown status {status!r}")
-        chain = r.list("chain")
+        chain = r.array("chain")
         if not all(isinstance(item, str) for item in chain):
             raise ProtocolError("action record: 'chain' should be a list of agent ids")
         quorum, grant, outcome = (r.data.get(k) for k in ("quorum", "grant", "outcome"))
         return cls(
-            id=r.str("id"), status=status, tier=r.str("tier"), mode=r.str("mode"),
-            digest=r.str("digest"), workflow=r.str("workflow"), kind=r.str("kind"),
-            target=r.str("target"), params=r.dict("params"),
-            reasons=tuple(Reason.parse(x) for x in r.list("reasons")),
-            summary=r.opt_str("summary") or "", agent_id=r.opt_str("agent_id") or "",
-            parent_id=r.opt_str("parent_id"), chain=tuple(chain),
-            on_behalf_of=r.opt_str("on_behalf_of"),
-            policy_version=r.opt_str("policy_version") or "",
-            requirements=r.dict("requirements"), created_at=r.time("created_at"),
+            id=r.text("id"), status=status, tier=r.text("tier"), mode=r.text("mode"),
+            digest=r.text("digest"), workflow=r.text("workflow"), kind=r.text("kind"),
+            target=r.text("target"), params=r.obj("params"),
+            reasons=tuple(Reason.parse(x) for x in r.array("reasons")),
+            summary=r.opt_text("summary") or "", agent_id=r.opt_text("agent_id") or "",
+            parent_id=r.opt_text("parent_id"), chain=tuple(chain),
+            on_behalf_of=r.opt_text("on_behalf_of"),
+            policy_version=r.opt_text("policy_version") or "",
+            requirements=r.obj("requirements"), created_at=r.time("created_at"),
             expires_at=r.time("expires_at"), decided_at=r.time("decided_at"),
             quorum=Quorum.parse(quorum) if quorum is not None else None,
             grant=GrantInfo.parse(grant) if grant is not None else None,
-            reviews=tuple(Review.parse(x) for x in r.list("reviews")),
+            reviews=tuple(Review.parse(x) for x in r.array("reviews")),
             outcome=Outcome.parse(outcome) if outcome is not None else None,
-            timeline=tuple(TimelineEvent.parse(x) for x in r.list("timeline")),
+            timeline=tuple(TimelineEvent.parse(x) for x in r.array("timeline")),
             raw=r.data,
         )
 
@@ -264,5 +264,5 @@ class Redemption:
     @classmethod
     def parse(cls, data: Any) -> Redemption:
         r = _Reader(data, "redemption")
-        return cls(action_id=r.str("action_id"), jti=r.str("jti"), status=r.str("status"),
+        return cls(action_id=r.text("action_id"), jti=r.text("jti"), status=r.text("status"),
                    redeemed_at=r.time("redeemed_at"))

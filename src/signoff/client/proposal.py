@@ -44,7 +44,8 @@ def _impact(value: Impact | Mapping[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(value, Impact):
         return value.as_dict()
     if isinstance(value, Mapping):
-        return to_json_value(dict(value), "impact")
+        out: dict[str, Any] = to_json_value(dict(value), "impact")
+        return out
     raise InvalidRequest("impact must be an Impact or a mapping", field="impact")
 
 

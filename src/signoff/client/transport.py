@@ -66,8 +66,8 @@ class RetryPolicy:
                 return min(self.max_backoff, max(0.0, float(retry_after)))
             except ValueError:
                 pass
-        base = min(self.max_backoff, self.backoff * (2**attempt))
-        return base * (0.5 + random.random() / 2)
+        base = min(self.max_backoff, self.backoff * (2.0**attempt))
+        return float(base * (0.5 + random.random() / 2))
 
 
 @dataclass(frozen=True, slots=True)

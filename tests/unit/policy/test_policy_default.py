@@ -35,3 +35,14 @@ def test_a_failing_case_is_reported() -> None:
     broken.expect["tier"] = "high"
     (result,) = run_cases(policy, [broken])
     assert not result.passed and "tier low, expected high" in result.failures[0]
+
+
+def test_flat_and_nested_contexts_decide_alike() -> None:
+    flat = load_policy(default_policy_path())
+    nested = load_policy(default_policy_path(), flatten=False)
+    cases = load_cases(default_cases_path())
+    extra = [subject("payments.send", params={"amount": "12x"}), subject("iam.grant", params=7)]
+    for s in [c.input for c in cases] + extra:
+        a, b = flat.decide(s), nested.decide(s)
+        assert (a.tier, a.mode, a.matched_rules) == (b.tier, b.mode, b.matched_rules)
+    assert [r.failures for r in run_cases(nested, cases) if r.failures] == []

@@ -69,22 +69,26 @@ def _sanitize(value: Any) -> Any:
 class CelPolicy:
     """A loaded, compiled policy. Build with :func:`load_policy` or :meth:`from_sources`."""
 
-    def __init__(self, document: PolicyDocument, rules: list[CompiledRule]) -> None:
+    def __init__(self, document: PolicyDocument, rules: list[CompiledRule], *,
+                 flatten: bool = True) -> None:
         self.document = document
         self._rules = tuple(rules)
         self._paths = merge_paths([r.paths for r in rules])
         used = {v for r in rules for v in r.program.variables()}
         self._scalars = tuple(v for v in ("requester", "now") if v in used)
         self._cache: dict[tuple[str, ...], Decision] = {}
+        self._fast: tuple[Any, ...] | None
         self._plan = FlatPlan()
+        self._fast = None
         try:
-            self._fast: tuple[Any, ...] | None = tuple(
-                cel.compile(plan_rewrite(r.spec.when, self._paths, self._plan)) for r in rules)
+            if flatten:
+                self._fast = tuple(cel.compile(plan_rewrite(r.spec.when, self._paths, self._plan))
+                                   for r in rules)
         except Exception:  # a shape the rewrite does not handle: use the nested context
             self._fast = None
 
     @classmethod
-    def from_sources(cls, sources: list[tuple[str, bytes]]) -> CelPolicy:
+    def from_sources(cls, sources: list[tuple[str, bytes]], *, flatten: bool = True) -> CelPolicy:
         """Parse, validate and compile (name, bytes) files; raises :class:`PolicyError`."""
         doc, errors = parse_sources(sources)
         compiled: list[CompiledRule] = []
@@ -97,7 +101,7 @@ class CelPolicy:
             order = {name: i for i, (name, _) in enumerate(sources)}
             raise PolicyError(sorted(errors, key=lambda i: (order.get(i.file, -1), i.line,
                                                             i.column)))
-        return cls(doc, compiled)
+        return cls(doc, compiled, flatten=flatten)
 
     @classmethod
     def from_text(cls, text: str, name: str = "policy.yaml") -> CelPolicy:
@@ -266,6 +270,9 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def load_policy(path: str | Path) -> CelPolicy:
-    """The policy at ``path`` (a file or a directory of YAML files); raises PolicyError."""
-    return CelPolicy.from_sources(policy_sources(path))
+def load_policy(path: str | Path, *, flatten: bool = True) -> CelPolicy:
+    """The policy at ``path`` (a file or a directory of YAML files); raises PolicyError.
+
+    ``flatten=False`` evaluates on the nested (projected) context instead of flat variables:
+    slower, and kept as the reference the flat rewrite is tested against."""
+    return CelPolicy.from_sources(policy_sources(path), flatten=flatten)

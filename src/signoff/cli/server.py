@@ -57,6 +57,9 @@ def _safe_url(settings: Settings) -> str:
 
 
 def check_schema(settings: Settings) -> None:
+    if settings.database_url is None and not (settings.data_dir / "signoff.db").exists():
+        raise ConfigurationError(f"no signoff database in {settings.data_dir}; "
+                                 "run `signoff init` first")
     engine = create_engine(settings.resolved_database_url, pool_size=1)
     try:
         with engine.connect() as conn:

@@ -197,6 +197,7 @@ class CelPolicy:
         overrides = []
         for rule, error in matched:
             spec = rule.spec
+            spec_tier: Tier | None
             if error is not None:
                 spec_tier = Tier.CRITICAL
                 reasons.append(Reason(spec.id, f"rule failed to evaluate: {error}; "

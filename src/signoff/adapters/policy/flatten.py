@@ -5,7 +5,9 @@ plus ~2 µs per entry, while a top-level variable costs ~0.5 µs. ``action.kind`
 ``action.params.amount`` and ``action.impact.external`` as three nested lookups cost more than
 running all the compiled rules of the default policy, so each rule is compiled a second time
 with every static field path replaced by one variable (``action.params.amount`` ->
-``_sx_v_action_0params_0amount``), and ``has(action.params.x)`` by a boolean computed in Python.
+``_sx_v_action_0params_0amount``), and ``has(action.params.x)`` by ``("x" in K)`` where K is
+the list of the keys of ``action.params`` that some rule tests with ``has()`` and the input has
+(one small list per parent map, however many ``has()`` tests there are).
 
 Semantics are unchanged, including failure: a path that is missing on the input leaves its
 variable undefined, and CEL treats an undefined variable exactly like a missing key (an error,
@@ -40,7 +42,7 @@ class FlatPlan:
     """Which variables a decision must compute, and their dotted names for error messages."""
 
     leaves: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    has: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
+    has: dict[str, tuple[str, tuple[str, ...], set[str]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,10 +66,11 @@ def plan_rewrite(src: str, tree: dict[str, PathTree], plan: FlatPlan) -> str:
         if parts and _HAS_BEFORE.search(blank, 0, m.start()) and blank[end:].lstrip()[:1] == ")":
             has_start = _HAS_BEFORE.search(blank, 0, m.start())
             close = blank.index(")", end) + 1
-            name = _encode("h", root, tuple(parts))
-            plan.has[name] = (root, tuple(parts[:-1]), parts[-1])
-            plan.names[name] = "has(" + ".".join([root, *parts]) + ")"
-            edits.append((has_start.start() if has_start else m.start(), close, name))
+            name = _encode("h", root, tuple(parts[:-1]))
+            plan.has.setdefault(name, (root, tuple(parts[:-1]), set()))[2].add(parts[-1])
+            plan.names[name] = ".".join([root, *parts[:-1]])
+            edits.append((has_start.start() if has_start else m.start(), close,
+                          f'("{parts[-1]}" in {name})'))
             continue
         node: Any = tree.get(root)
         depth = 0
@@ -100,7 +103,7 @@ def flat_variables(roots: dict[str, Any], plan: FlatPlan) -> dict[str, Any]:
             value = value[part]
         else:
             out[name] = value
-    for name, (root, parents, key) in plan.has.items():
+    for name, (root, parents, keys) in plan.has.items():
         value = roots.get(root)
         for part in parents:
             if not isinstance(value, dict) or part not in value:
@@ -108,7 +111,7 @@ def flat_variables(roots: dict[str, Any], plan: FlatPlan) -> dict[str, Any]:
                 break
             value = value[part]
         if isinstance(value, dict):
-            out[name] = key in value
+            out[name] = [k for k in keys if k in value]
     return out
 
 
@@ -118,6 +121,6 @@ def readable(text: str, plan: FlatPlan) -> str:
     if m and m.group(1) in plan.names:
         path = plan.names[m.group(1)]
         if m.group(2) == "h":
-            return f"{path} needs its parent map, which the input lacks"
+            return f"has() on {path}, which the input lacks or is not a map"
         return f"no such key: {path}"
     return _NAME.sub(lambda m: plan.names.get(m.group(0), m.group(0)), text)

@@ -210,7 +210,7 @@ class _FileParser:
                 ok = False
         description = self.values.plain(items["description"][1]) if "description" in items else ""
         ov = self.values.overrides(items, rid, tier_level=False)
-        if ov is None or not ok:
+        if ov is None or not ok or not isinstance(when, str):
             return None
         line, col = position(node)
         wl, wc = position(items["when"][1])

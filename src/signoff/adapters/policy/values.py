@@ -107,7 +107,7 @@ class ValueReader:
             self.err(node, "require must be a non-empty list of {from: ..., count: N}",
                      'e.g. require: [{from: owner, count: 1}, {from: "group:security", count: 1}]')
             return None
-        out = []
+        out: list[tuple[tuple[str, ...], int | None]] = []
         for item in node.value:
             if not isinstance(item, MappingNode):
                 self.err(item, "each require entry must be {from: ..., count: N}")

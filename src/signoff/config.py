@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     max_wait_seconds: float = Field(60.0, description="Longest long-poll a client may ask for.")
     sweep_interval: float = Field(1.0, description="Seconds between expiry/escalation sweeps.")
     audit_chain: bool = Field(True, description="Hash-chain audit events (off only for benchmarks).")
+    audit_checkpoint_every: int = Field(
+        1000, ge=1, description="Sign a checkpoint of the audit chain after this many events.")
+    audit_checkpoint_seconds: float = Field(
+        10.0, gt=0, description="…or after this many seconds, whichever comes first.")
+    audit_witness_file: Path | None = Field(
+        None, description="Append each signed checkpoint to this JSONL file (put it on other "
+                          "storage than the database).")
+    audit_witness_url: str | None = Field(
+        None, description="POST each signed checkpoint as JSON to this URL.")
     secure_cookies: bool = Field(True, description="Mark console cookies Secure (HTTPS).")
     login_max_failures: int = Field(5, description="Failed sign-ins before a lockout.")
     login_lockout_seconds: int = Field(900, description="How long a lockout lasts.")

@@ -14,9 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.api.metrics import Metrics
 from signoff.api.problems import install_problem_handlers, problem_response
-from signoff.api.routers import actions, identities, meta, workflows
+from signoff.api.routers import actions, audit, identities, meta, workflows
+from signoff.api.routers.audit import checkpoint_forever
 from signoff.bootstrap import Signoff
 from signoff.services.sweeper import sweep
+from signoff.web import mount_console
 
 __all__ = ["create_app"]
 
@@ -83,11 +85,12 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signoff.start()
-        task = asyncio.create_task(_sweep_forever(signoff)) if sweeper else None
+        tasks = [asyncio.create_task(_sweep_forever(signoff)),
+                 asyncio.create_task(checkpoint_forever(signoff))] if sweeper else []
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -97,10 +100,11 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
                   description="Human accountability for AI agent actions.")
     app.state.signoff = signoff
     install_problem_handlers(app)
-    for module in (actions, identities, workflows, meta):
+    for module in (actions, identities, workflows, meta, audit):
         app.include_router(module.router)
     for router in extra_routers or []:
         app.include_router(router)
+    mount_console(app, signoff)
     app.add_middleware(BodyLimit, limit=signoff.settings.max_body_bytes, metrics=metrics)
     return app
 

@@ -26,6 +26,9 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(policy_app, name="policy", help="Check, explain and test risk policies.")
+    from signoff.cli.audit import audit_app, evidence
+    app.add_typer(audit_app, name="audit")
+    app.command("evidence")(evidence)
 
 
 _mount_optional()

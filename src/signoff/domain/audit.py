@@ -8,13 +8,17 @@ verification never re-serialises.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from signoff.domain.actions import canonical_json
 
-__all__ = ["AuditEvent", "GENESIS_HASH", "chain_hash", "event_body", "format_at"]
+__all__ = ["GENESIS_HASH", "AuditEvent", "ChainWalk", "Problem", "StoredRow", "chain_hash",
+           "check_signed", "check_tail", "checkpoint_body", "diagnose", "event_body",
+           "format_at"]
 
 GENESIS_HASH = "0" * 64
 
@@ -50,3 +54,153 @@ def event_body(*, seq: int, event: AuditEvent) -> bytes:
 
 def chain_hash(prev_hash: str, body: bytes) -> str:
     return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+# --- verification -----------------------------------------------------------------------------
+# Verify walks the stored rows once. The fast path never parses JSON: since the body is
+# canonical (keys sorted: action_id, actor, at, data, seq, type) the indexed columns must appear
+# verbatim as its prefix and suffix. Only a row that fails a check is parsed, to say what is
+# wrong, so a corrupted row (bad JSON, NULLs) is reported rather than raised.
+
+StoredRow = tuple[Any, Any, Any, Any, Any, Any, Any, Any]
+"""(seq, at as ``format_at`` text, actor, type, action_id, body, prev_hash, hash)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    seq: int
+    kind: str   # changed | deleted | inserted | reordered | truncated | corrupted | signature
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass(slots=True)
+class ChainWalk:
+    """Incremental chain check: feed rows in ``seq`` order, then read ``problem``."""
+
+    start_seq: int = 0
+    start_hash: str = GENESIS_HASH
+    expect_hashes: dict[int, str] = field(default_factory=dict)  # seq -> hash signed for it
+    checked: int = 0
+    last_seq: int = 0
+    last_hash: str = ""
+    problem: Problem | None = None
+
+    def __post_init__(self) -> None:
+        self.last_seq, self.last_hash = self.start_seq, self.start_hash
+
+    def feed(self, rows: Iterable[StoredRow]) -> bool:
+        """Check rows; False once a problem was found (the walk stops there)."""
+        if self.problem is not None:
+            return False
+        sha, dumps = hashlib.sha256, _jstr
+        expected, prev, signed = self.last_seq + 1, self.last_hash, self.expect_hashes
+        for row in rows:
+            seq, at, actor, type_, action_id, body, prev_hash, digest = row
+            try:
+                ok = (seq == expected and prev_hash == prev
+                      and sha((prev + body).encode()).hexdigest() == digest
+                      and body.startswith(f'{{"action_id":{dumps(action_id)},"actor":'
+                                          f'{dumps(actor)},"at":"{at}","data":')
+                      and body.endswith(f',"seq":{seq},"type":{dumps(type_)}}}'))
+            except (TypeError, AttributeError):
+                ok = False
+            if not ok or (seq in signed and signed[seq] != digest):
+                self.problem = diagnose(row, expected=expected, prev=prev, signed=signed)
+                self.last_seq, self.last_hash = expected - 1, prev
+                return False
+            expected, prev = seq + 1, digest
+            self.checked += 1
+        self.last_seq, self.last_hash = expected - 1, prev
+        return True
+
+
+def _jstr(value: Any) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def diagnose(row: StoredRow, *, expected: int, prev: str, signed: dict[int, str]) -> Problem:
+    """Say what is wrong with the first row that failed the fast check."""
+    seq, at, actor, type_, action_id, body, prev_hash, digest = row
+    if not isinstance(seq, int):
+        return Problem(expected, "corrupted", f"row after seq {expected - 1} has no usable seq")
+    if seq > expected:
+        missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+        return Problem(expected, "deleted", f"event(s) {missing} missing: the next stored "
+                                            f"event is seq {seq}")
+    if not isinstance(body, str) or not isinstance(prev_hash, str) or not isinstance(digest, str):
+        return Problem(seq, "corrupted", "body, prev_hash or hash is missing (NULL)")
+    try:
+        parsed = json.loads(body)
+        if not isinstance(parsed, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        return Problem(seq, "corrupted", f"body is not a JSON object ({exc})")
+    body_seq = parsed.get("seq")
+    if isinstance(body_seq, int) and body_seq != seq:
+        if body_seq > seq:
+            return Problem(seq, "reordered", f"the event stored at seq {seq} was sealed as "
+                                             f"seq {body_seq}")
+        return Problem(seq - 1, "inserted", f"an event was inserted before seq {seq}: the event "
+                                            f"stored there was sealed as seq {body_seq}")
+    own_ok = hashlib.sha256((prev_hash + body).encode()).hexdigest() == digest
+    if prev_hash != prev:
+        if own_ok and seq > 1:
+            return Problem(seq - 1, "changed", f"event {seq - 1} was changed and re-hashed: "
+                                               f"seq {seq} still links to its original hash")
+        return Problem(seq, "changed", f"prev_hash of seq {seq} does not link to seq {seq - 1}")
+    if not own_ok:
+        return Problem(seq, "changed", f"event {seq} does not hash to its stored hash "
+                                       "(its body or hash was changed)")
+    if seq in signed and signed[seq] != digest:
+        return Problem(seq, "changed", f"hash of seq {seq} differs from the signed checkpoint")
+    for name, column in (("action_id", action_id), ("actor", actor), ("type", type_),
+                         ("at", at)):
+        if parsed.get(name) != column:
+            return Problem(seq, "changed", f"column {name}={column!r} disagrees with the hashed "
+                                           f"event ({parsed.get(name)!r})")
+    return Problem(seq, "corrupted", "body is not in canonical form")
+
+
+def checkpoint_body(*, seq: int, hash_: str, at: str, kid: str) -> bytes:
+    """The bytes a checkpoint signs: canonical JSON of ``{seq, hash, at, kid}``."""
+    return canonical_json({"seq": seq, "hash": hash_, "at": at, "kid": kid})
+
+
+def check_signed(record: dict[str, Any], *, what: str, fields: tuple[str, ...],
+                 verify: Callable[[str, bytes, str], bool]) -> Problem | None:
+    """A checkpoint or anchor: its fields re-canonicalised must carry a valid signature."""
+    seq = record.get("seq")
+    if not isinstance(seq, int):
+        return Problem(0, "corrupted", f"{what} without a seq")
+    try:
+        body = canonical_json({k: record[k] for k in fields})
+        good = verify(str(record["kid"]), body, str(record["signature"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        return Problem(seq, "signature", f"{what} at seq {seq} is malformed ({exc})")
+    if not good:
+        return Problem(seq, "signature", f"{what} at seq {seq}: bad signature or unknown key "
+                                         f"{record.get('kid')!r}")
+    return None
+
+
+def check_tail(*, last_seq: int, last_hash: str, head: tuple[int, str] | None,
+               checkpoints: Iterable[dict[str, Any]], source: str) -> Problem | None:
+    """After the walk: the chain must reach the head and every signed checkpoint."""
+    if head is not None:
+        if head[0] > last_seq:
+            return Problem(last_seq + 1, "truncated", f"the chain ends at seq {last_seq} but "
+                                                      f"the head says {head[0]}")
+        if head[0] < last_seq:
+            return Problem(head[0] + 1, "inserted", f"events after the head (seq {head[0]}) "
+                                                    f"up to seq {last_seq}")
+        if head[0] == last_seq and head[1] != last_hash and last_seq:
+            return Problem(last_seq, "changed", "the last event's hash differs from the head")
+    for cp in checkpoints:
+        if cp["seq"] > last_seq:
+            return Problem(last_seq + 1, "truncated",
+                           f"the chain ends at seq {last_seq} but {source} signed seq "
+                           f"{cp['seq']}")
+    return None

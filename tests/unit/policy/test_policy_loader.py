@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from signoff.adapters.policy import PolicyError, load_policy
+from signoff.domain.policy import Tier
 from signoff.errors import ConfigurationError
 
 Write = Callable[[str, str], Path]
@@ -182,3 +183,26 @@ def test_directory_merge_and_duplicates(tmp_path: Path) -> None:
     found = {(Path(i.file).name, i.rule_id, i.line) for i in info.value.issues}
     assert ("20-dup.yaml", "pay", 4) in found
     assert any("default_tier is already set" in i.message for i in info.value.issues)
+
+
+def test_unquoted_boolean_when(write: Write) -> None:
+    e = errors(write, HEAD + "  - {id: a, when: true, tier: high}\n")
+    assert e.rule_id == "a" and 'quote it: when: "true"' in e.hint
+
+
+def test_written_tier_says_everything_unlisted_keeps_defaults(write: Write) -> None:
+    p = load_policy(write("p.yaml", "version: 1\ntiers:\n  high: {mode: require_approval}\n"))
+    high = p.document.tiers[Tier.HIGH].requirements
+    assert (high.approvals, high.min_review_seconds, high.rationale_required) == (1, 0, False)
+    critical = p.document.tiers[Tier.CRITICAL].requirements
+    assert critical.approvals == 2 and critical.rationale_required
+    assert p.document.default_tier == Tier.HIGH
+
+
+def test_tier_require_factors(write: Write) -> None:
+    p = load_policy(write("p.yaml", "version: 1\ntiers:\n  critical:\n"
+                          "    mode: require_approval\n    require: [{from: owner}, "
+                          "{from: [group:sec, user:a@b.io], count: 2}]\n"))
+    factors = p.document.tiers[Tier.CRITICAL].requirements.factors
+    assert [(f.approvers, f.count) for f in factors] == [
+        (("owner",), 1), (("group:sec", "user:a@b.io"), 2)]

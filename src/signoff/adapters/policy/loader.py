@@ -7,7 +7,9 @@ load's problems are reported together. CEL expressions are checked by :mod:`.com
 
 Directory policies are merged in file-name order: each file says ``version: 1``; ``default_tier``
 and each tier may be defined by one file only; rules are concatenated and their ids must be
-unique across all files. Tiers nobody defined keep the defaults of SPEC section 4.
+unique across all files; ``*_cases.yaml`` files (policy tests) are skipped. Tiers nobody
+defined keep the defaults of SPEC section 4 (``DEFAULT_TIERS``); a tier that is written gets
+exactly what it says, unspecified fields taking the ``Requirements`` defaults (one approval).
 
 The policy version is ``sha256:`` over the canonical bytes of all files (sorted by name, each as
 name, NUL, content, NUL), so the same files always give the same version wherever they live.
@@ -125,7 +127,6 @@ class _FileParser:
             self.err(node, f"tier {tier} must be a mapping", "e.g. {mode: allow}")
             return None
         items = self.values.keys(node, _TIER_KEYS, f"tier {tier}")
-        base = DEFAULT_TIERS[tier]
         if "mode" in items:
             mode = self.values.mode(items["mode"][1])
         else:
@@ -137,10 +138,9 @@ class _FileParser:
         ov = self.values.overrides(items, None, tier_level=True)
         if ov is None:
             return None
-        req = base.requirements if mode == base.mode else Requirements()
+        req = Requirements()  # a tier that is written says everything it wants
         explicit = "require" in items
-        count = ov.approvals if ov.approvals is not None else (
-            1 if "approvers" in items else req.approvals)
+        count = ov.approvals if ov.approvals is not None else 1
         if ov.factors:
             factors = tuple(QuorumFactor(pool, count if c is None else c) for pool, c in ov.factors)
         else:
@@ -185,7 +185,11 @@ class _FileParser:
                      "add e.g. id: large-payments", rid)
             return None
         when = self.values.plain(items["when"][1]) if "when" in items else None
-        if not isinstance(when, str) or not when.strip():
+        if isinstance(when, bool):
+            self.err(items["when"][1], "'when' must be a CEL expression string",
+                     f'quote it: when: "{str(when).lower()}"', rid)
+            ok = False
+        elif not isinstance(when, str) or not when.strip():
             self.err(items.get("when", (node, node))[1], "a rule needs a 'when' CEL expression",
                      'e.g. when: action.kind == "payments.send"', rid)
             ok = False

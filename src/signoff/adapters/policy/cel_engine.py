@@ -86,6 +86,8 @@ class CelPolicy:
                                    for r in rules)
         except Exception:  # a shape the rewrite does not handle: use the nested context
             self._fast = None
+        programs = self._fast or tuple(r.program for r in rules)
+        self._steps = tuple((r.guard, p, r) for r, p in zip(rules, programs, strict=True))
 
     @classmethod
     def from_sources(cls, sources: list[tuple[str, bytes]], *, flatten: bool = True) -> CelPolicy:
@@ -158,15 +160,16 @@ class CelPolicy:
 
     def _run(self, subject: PolicyInput) -> list[tuple[CompiledRule, str | None]]:
         """(rule, error) for every matched rule, in policy order; error None for a clean match."""
-        fast = self._fast
-        ctx = self._flat_context(subject) if fast is not None else self._context(subject)
-        kind = subject.action.get("kind")
+        ctx = self._flat_context(subject) if self._fast is not None else self._context(subject)
+        raw_kind = subject.action.get("kind")
+        kind: str = raw_kind if isinstance(raw_kind, str) else ""
+        guarded = isinstance(raw_kind, str)  # a non-string kind: let CEL itself decide
         matched: list[tuple[CompiledRule, str | None]] = []
-        for i, rule in enumerate(self._rules):
-            if rule.guard is not None and isinstance(kind, str) and not rule.guard(kind):
+        for guard, program, rule in self._steps:
+            if guard is not None and guarded and not guard(kind):
                 continue
             try:
-                result = (fast[i] if fast is not None else rule.program).execute(ctx)
+                result = program.execute(ctx)
             except Exception as exc:  # fail closed: the rule counts, at critical
                 matched.append((rule, readable(_error_text(exc), self._plan)))
                 continue

@@ -198,3 +198,13 @@ def test_string_literals_that_look_like_paths_are_left_alone() -> None:
     """)
     assert p.decide(subject("k", target="action.kind")).tier == Tier.CRITICAL
     assert p.decide(subject("k", target="other")).tier == Tier.HIGH
+
+
+def test_non_string_kind_is_left_to_cel_and_fails_closed() -> None:
+    p = policy("""
+    - id: drafts
+      when: action.kind.startsWith("draft.")
+      tier: low
+    """)
+    d = p.decide(policy_input({"action": {"kind": 5}}))
+    assert d.tier == Tier.CRITICAL and d.matched_rules == ("drafts",)

@@ -76,8 +76,10 @@ class SqlAuditStore:
         sql = (f"SELECT seq, {at}, actor, type, action_id, body, prev_hash, hash "  # noqa: S608
                "FROM audit_events WHERE seq > :after"
                + (" AND seq <= :until" if until is not None else "") + " ORDER BY seq")
-        result = self.conn.execution_options(stream_results=True, yield_per=batch).execute(
-            sa.text(sql), {"after": after, "until": until})
+        # Per statement: Connection.execution_options would change the unit of work's connection.
+        result = self.conn.execute(sa.text(sql), {"after": after, "until": until},
+                                   execution_options={"stream_results": True,
+                                                      "yield_per": batch})
         try:
             for part in result.partitions(batch):
                 yield [tuple(r) for r in part]  # type: ignore[misc]
@@ -88,7 +90,8 @@ class SqlAuditStore:
         stmt = sa.select(t.audit_events.c.seq, t.audit_events.c.body,
                          t.audit_events.c.prev_hash, t.audit_events.c.hash) \
             .where(t.audit_events.c.seq <= seq).order_by(t.audit_events.c.seq)
-        for r in self.conn.execution_options(stream_results=True, yield_per=5000).execute(stmt):
+        for r in self.conn.execute(stmt, execution_options={"stream_results": True,
+                                                            "yield_per": 5000}):
             yield {"seq": r.seq, "body": r.body, "prev_hash": r.prev_hash, "hash": r.hash}
 
     def last_seq_before(self, at: datetime) -> int:
@@ -163,7 +166,8 @@ class SqlAuditStore:
         a = t.actions.c
         rows = self.conn.execute(sa.select(
             a.id, a.workflow, a.kind, a.target, a.agent_id, a.tier, a.mode, a.status, a.reasons,
-            a.created_at, a.decided_at, a.post_review, a.post_review_verdict, a.summary)
+            a.created_at, a.decided_at, a.post_review, a.post_review_verdict, a.summary,
+            a.policy_version, a.parent_id)
             .where(a.created_at >= since, a.created_at < until).order_by(a.created_at))
         return [dict(r._mapping) for r in rows]
 

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="Failed sign-ins before a lockout.")
     login_lockout_seconds: int = Field(900, description="How long a lockout lasts.")
     db_pool_size: int = Field(20, description="Database connections per process.")
+    session_idle_seconds: int = Field(8 * 3600, description="Console session idle timeout.")
+    session_max_seconds: int = Field(24 * 3600, description="Console session absolute lifetime.")
+    rubber_stamp_min_decisions: int = Field(
+        10, description="Decisions before a reviewer can get a rubber-stamp warning.")
+    rubber_stamp_approval_rate: float = Field(
+        0.95, description="Approval rate at or above which fast approving is suspicious.")
+    rubber_stamp_speed_ratio: float = Field(
+        0.25, description="Warn when a reviewer's median time to decide is below this share "
+                          "of the workflow's median.")
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import signoff.adapters.db.tables_audit  # noqa: F401  (registers the audit tables)
+import signoff.adapters.db.tables_console  # noqa: F401  (registers the console tables)
 from signoff.adapters.db.tables import metadata
 
 config = context.config

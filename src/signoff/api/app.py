@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.api.metrics import Metrics
 from signoff.api.problems import install_problem_handlers, problem_response
-from signoff.api.routers import actions, audit, identities, meta, workflows
+from signoff.api.routers import actions, audit, fail_open, identities, meta, workflows
 from signoff.api.routers.audit import checkpoint_forever
 from signoff.bootstrap import Signoff
 from signoff.services.sweeper import sweep
@@ -100,7 +100,7 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
                   description="Human accountability for AI agent actions.")
     app.state.signoff = signoff
     install_problem_handlers(app)
-    for module in (actions, identities, workflows, meta, audit):
+    for module in (actions, identities, workflows, meta, audit, fail_open):
         app.include_router(module.router)
     for router in extra_routers or []:
         app.include_router(router)

@@ -13,10 +13,8 @@ from signoff.errors import Conflict, Forbidden, InvalidRequest
 from signoff.services import stopping
 from signoff.services.fail_open import FailOpenReport, record_fail_open
 from signoff.services.queries import post_review_queue
-
 from tests.conftest import ADMIN
 from tests.integration.core.helpers import events, propose, view
-
 
 OK = {"status": "succeeded", "detail": "'ok'"}
 

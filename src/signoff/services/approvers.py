@@ -41,19 +41,14 @@ def _expr_members(uow: Any, expr: str, workflow: Workflow, agent_owner_id: str) 
 def resolve_factors(uow: Any, factors: tuple[QuorumFactor, ...], *, workflow: Workflow,
                     agent_owner_id: str) -> list[EligibleFactor]:
     cache: dict[str, set[str]] = {}
-    active: dict[str, bool] = {}
-    resolved = []
+    pools: list[set[str]] = []
     for factor in factors:
         pool: set[str] = set()
         for expr in factor.approvers:
             if expr not in cache:
                 cache[expr] = _expr_members(uow, expr, workflow, agent_owner_id)
             pool |= cache[expr]
-        for person in pool:
-            if person not in active:
-                human = uow.humans.get(person)
-                active[person] = human is not None and human.active
-        resolved.append(EligibleFactor(label=" | ".join(factor.approvers),
-                                       pool=frozenset(p for p in pool if active[p]),
-                                       count=factor.count))
-    return resolved
+        pools.append(pool)
+    active = uow.humans.active_ids(sorted(set().union(*pools))) if pools else set()
+    return [EligibleFactor(label=" | ".join(f.approvers), pool=frozenset(p & active),
+                           count=f.count) for f, p in zip(factors, pools, strict=True)]

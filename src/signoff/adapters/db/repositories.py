@@ -25,26 +25,63 @@ from signoff.domain.identities import (
 )
 
 
+_SELECT_BY: dict[tuple[str, str, bool], Any] = {}
+_UPDATE_BY: dict[tuple[str, str], Any] = {}
+
+
+def _select_by(table: sa.Table, column: str, for_update: bool = False) -> Any:
+    """A prebuilt ``SELECT * FROM table WHERE column = :key``: built once, its SQL compiled once.
+
+    Building statements per call (``.where(col == value)``) costs more than running them on
+    SQLite; a statement object reused with bind parameters hits SQLAlchemy's compiled cache.
+    """
+    key = (table.name, column, for_update)
+    stmt = _SELECT_BY.get(key)
+    if stmt is None:
+        stmt = sa.select(table).where(table.c[column] == sa.bindparam("key"))
+        if for_update:
+            stmt = stmt.with_for_update()
+        _SELECT_BY[key] = stmt
+    return stmt
+
+
+def _update_by(table: sa.Table, column: str) -> Any:
+    key = (table.name, column)
+    stmt = _UPDATE_BY.get(key)
+    if stmt is None:
+        stmt = table.update().where(table.c[column] == sa.bindparam("_key"))
+        _UPDATE_BY[key] = stmt
+    return stmt
+
+
 class _Repo:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
+        self._pg = is_postgres(conn)
+
+    def _one(self, table: sa.Table, column: str, value: Any, for_update: bool = False) -> Any:
+        # SQLite has one writer at a time (BEGIN IMMEDIATE), so row locks are PostgreSQL-only.
+        stmt = _select_by(table, column, for_update and self._pg)
+        return self.conn.execute(stmt, {"key": value}).first()
+
+    def _update(self, table: sa.Table, column: str, value: Any, **values: Any) -> Any:
+        return self.conn.execute(_update_by(table, column), {"_key": value, **values})
 
     def _lock(self, stmt: Any, for_update: bool) -> Any:
-        # SQLite has one writer at a time (BEGIN IMMEDIATE), so row locks are PostgreSQL-only.
-        if for_update and is_postgres(self.conn):
+        if for_update and self._pg:
             return stmt.with_for_update()
         return stmt
 
 
 class SqlHumanRepository(_Repo):
     def add(self, human: Human) -> None:
-        self.conn.execute(t.users.insert().values(
+        self.conn.execute(t.users.insert(), dict(
             id=human.id, email=human.email, name=human.name, roles=list(human.roles),
             active=human.active, password_hash=human.password_hash, failed_logins=0,
             created_at=human.created_at))
 
     def get(self, human_id: str) -> Human | None:
-        row = self.conn.execute(sa.select(t.users).where(t.users.c.id == human_id)).first()
+        row = self._one(t.users, "id", human_id)
         return _human(row) if row else None
 
     def by_email(self, email: str) -> Human | None:
@@ -54,6 +91,11 @@ class SqlHumanRepository(_Repo):
 
     def list(self) -> list[Human]:
         return [_human(r) for r in self.conn.execute(sa.select(t.users).order_by(t.users.c.email))]
+
+    def active_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return set(self.conn.execute(_ACTIVE_USERS, {"ids": list(ids)}).scalars())
 
     def save(self, human: Human) -> None:
         self.conn.execute(t.users.update().where(t.users.c.id == human.id).values(
@@ -70,6 +112,10 @@ class SqlHumanRepository(_Repo):
             failed_logins=failed, locked_until=locked_until))
 
 
+_ACTIVE_USERS = sa.select(t.users.c.id).where(t.users.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                              t.users.c.active.is_(True))
+
+
 def _human(row: Any) -> Human:
     return Human(id=row.id, email=row.email, name=row.name, roles=list(row.roles),
                  active=row.active, password_hash=row.password_hash, created_at=row.created_at)
@@ -77,17 +123,16 @@ def _human(row: Any) -> Human:
 
 class SqlAgentRepository(_Repo):
     def add(self, agent: Agent) -> None:
-        self.conn.execute(t.agents.insert().values(
+        self.conn.execute(t.agents.insert(), dict(
             id=agent.id, name=agent.name, owner_id=agent.owner_id, scopes=agent.scopes,
             status=agent.status.value, labels=agent.labels, created_at=agent.created_at))
 
     def get(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
-        stmt = self._lock(sa.select(t.agents).where(t.agents.c.id == agent_id), for_update)
-        row = self.conn.execute(stmt).first()
+        row = self._one(t.agents, "id", agent_id, for_update)
         return _agent(row) if row else None
 
     def by_name(self, name: str) -> Agent | None:
-        row = self.conn.execute(sa.select(t.agents).where(t.agents.c.name == name)).first()
+        row = self._one(t.agents, "name", name)
         return _agent(row) if row else None
 
     def list(self, *, owner_id: str | None = None) -> list[Agent]:
@@ -110,14 +155,13 @@ def _agent(row: Any) -> Agent:
 
 class SqlWorkflowRepository(_Repo):
     def add(self, wf: Workflow) -> None:
-        self.conn.execute(t.workflows.insert().values(
+        self.conn.execute(t.workflows.insert(), dict(
             id=wf.id, name=wf.name, owner_id=wf.owner_id, backups=wf.backups, groups=wf.groups,
             labels=wf.labels, frozen=wf.frozen, frozen_reason=wf.frozen_reason,
             created_at=wf.created_at))
 
     def get(self, name: str, *, for_update: bool = False) -> Workflow | None:
-        stmt = self._lock(sa.select(t.workflows).where(t.workflows.c.name == name), for_update)
-        row = self.conn.execute(stmt).first()
+        row = self._one(t.workflows, "name", name, for_update)
         return _workflow(row) if row else None
 
     def list(self) -> list[Workflow]:
@@ -142,11 +186,11 @@ def _workflow(row: Any) -> Workflow:
 
 class SqlGroupRepository(_Repo):
     def add(self, group: Group) -> None:
-        self.conn.execute(t.groups.insert().values(id=group.id, name=group.name,
+        self.conn.execute(t.groups.insert(), dict(id=group.id, name=group.name,
                                                    members=group.members))
 
     def get(self, name: str) -> Group | None:
-        row = self.conn.execute(sa.select(t.groups).where(t.groups.c.name == name)).first()
+        row = self._one(t.groups, "name", name)
         return Group(id=row.id, name=row.name, members=list(row.members)) if row else None
 
     def list(self) -> list[Group]:
@@ -160,18 +204,16 @@ class SqlGroupRepository(_Repo):
 
 class SqlTokenRepository(_Repo):
     def add(self, token: ApiToken) -> None:
-        self.conn.execute(t.api_tokens.insert().values(
+        self.conn.execute(t.api_tokens.insert(), dict(
             id=token.id, subject_kind=token.subject_kind.value, subject_id=token.subject_id,
             name=token.name, token_hash=token.token_hash, created_at=token.created_at))
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
-        row = self.conn.execute(
-            sa.select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)).first()
+        row = self._one(t.api_tokens, "token_hash", token_hash)
         return _token(row) if row else None
 
     def get(self, token_id: str) -> ApiToken | None:
-        row = self.conn.execute(
-            sa.select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+        row = self._one(t.api_tokens, "id", token_id)
         return _token(row) if row else None
 
     def for_subject(self, subject_id: str) -> list[ApiToken]:
@@ -184,8 +226,7 @@ class SqlTokenRepository(_Repo):
                           .values(revoked_at=at))
 
     def touch(self, token_id: str, at: datetime) -> None:
-        self.conn.execute(t.api_tokens.update().where(t.api_tokens.c.id == token_id)
-                          .values(last_used_at=at))
+        self._update(t.api_tokens, "id", token_id, last_used_at=at)
 
 
 def _token(row: Any) -> ApiToken:
@@ -203,7 +244,7 @@ _ACTION_STATE_COLUMNS = ("status", "tier", "mode", "reasons", "requirements", "e
 class SqlActionRepository(_Repo):
     def add(self, a: Action) -> None:
         r = a.request
-        self.conn.execute(t.actions.insert().values(
+        self.conn.execute(t.actions.insert(), dict(
             id=a.id, agent_id=a.agent_id, agent_owner_id=a.agent_owner_id, workflow=r.workflow,
             kind=r.kind, target=r.target, params=r.params, summary=r.summary,
             inputs=[i.as_dict() for i in r.inputs], impact=r.impact.as_dict(),
@@ -216,8 +257,7 @@ class SqlActionRepository(_Repo):
             post_review_verdict=a.post_review_verdict))
 
     def get(self, action_id: str, *, for_update: bool = False) -> Action | None:
-        stmt = self._lock(sa.select(t.actions).where(t.actions.c.id == action_id), for_update)
-        row = self.conn.execute(stmt).first()
+        row = self._one(t.actions, "id", action_id, for_update)
         return _action(row) if row else None
 
     def by_idempotency_key(self, agent_id: str, key: str) -> Action | None:
@@ -228,7 +268,7 @@ class SqlActionRepository(_Repo):
     def save(self, a: Action) -> None:
         values = {c: getattr(a, c) for c in _ACTION_STATE_COLUMNS}
         values["status"] = a.status.value
-        self.conn.execute(t.actions.update().where(t.actions.c.id == a.id).values(**values))
+        self._update(t.actions, "id", a.id, **values)
 
     def pending_for_agent(self, agent_id: str) -> list[Action]:
         return [_action(r) for r in self.conn.execute(sa.select(t.actions).where(
@@ -305,7 +345,7 @@ def _action(row: Any) -> Action:
 
 class SqlReviewRepository(_Repo):
     def add(self, r: Review) -> None:
-        self.conn.execute(t.reviews.insert().values(
+        self.conn.execute(t.reviews.insert(), dict(
             id=r.id, action_id=r.action_id, reviewer_id=r.reviewer_id, stage=r.stage,
             verdict=r.verdict, rationale=r.rationale, first_viewed_at=r.first_viewed_at,
             decided_at=r.decided_at, auth_method=r.auth_method))
@@ -341,19 +381,17 @@ class SqlReviewRepository(_Repo):
 
 class SqlGrantRepository(_Repo):
     def add(self, g: Grant, *, agent_id: str, workflow: str) -> None:
-        self.conn.execute(t.grants.insert().values(
+        self.conn.execute(t.grants.insert(), dict(
             jti=g.jti, action_id=g.action_id, agent_id=agent_id, workflow=workflow,
             token=g.token, digest=g.digest, kid=g.kid, issued_at=g.issued_at,
             expires_at=g.expires_at, revoke_reason=""))
 
     def get(self, jti: str, *, for_update: bool = False) -> Grant | None:
-        row = self.conn.execute(
-            self._lock(sa.select(t.grants).where(t.grants.c.jti == jti), for_update)).first()
+        row = self._one(t.grants, "jti", jti, for_update)
         return _grant(row) if row else None
 
     def for_action(self, action_id: str) -> Grant | None:
-        row = self.conn.execute(
-            sa.select(t.grants).where(t.grants.c.action_id == action_id)).first()
+        row = self._one(t.grants, "action_id", action_id)
         return _grant(row) if row else None
 
     def save(self, g: Grant) -> None:
@@ -394,13 +432,12 @@ def _grant(row: Any) -> Grant:
 class SqlOutcomeRepository(_Repo):
     def add(self, *, action_id: str, status: str, detail: str, reported_by: str,
             at: datetime) -> None:
-        self.conn.execute(t.outcomes.insert().values(action_id=action_id, status=status,
+        self.conn.execute(t.outcomes.insert(), dict(action_id=action_id, status=status,
                                                      detail=detail, reported_by=reported_by,
                                                      at=at))
 
     def get(self, action_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(sa.select(t.outcomes)
-                                .where(t.outcomes.c.action_id == action_id)).first()
+        row = self._one(t.outcomes, "action_id", action_id)
         if row is None:
             return None
         return {"status": row.status, "detail": row.detail, "reported_by": row.reported_by,

@@ -10,8 +10,6 @@ processes hear of a change when, and only when, it is committed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
 import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
@@ -141,11 +139,8 @@ class SqlUnitOfWork:
         self._events, self._wake = [], []
 
     def _seal(self, conn: sa.Connection) -> None:
-        head_stmt: Any = sa.select(t.audit_head.c.seq, t.audit_head.c.hash) \
-            .where(t.audit_head.c.id == 1)
-        if is_postgres(conn):
-            head_stmt = head_stmt.with_for_update()
-        seq, prev = conn.execute(head_stmt).one()
+        pg = is_postgres(conn)
+        seq, prev = conn.execute(_HEAD_FOR_UPDATE if pg else _HEAD).one()
         rows = []
         for event in self._events:
             seq += 1
@@ -156,6 +151,12 @@ class SqlUnitOfWork:
                          "workflow": event.workflow, "body": body.decode(),
                          "prev_hash": prev, "hash": digest})
             prev = digest if self._chain else prev
-        conn.execute(t.audit_events.insert(), rows)
-        conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1)
-                     .values(seq=seq, hash=prev))
+        conn.execute(_INSERT_EVENTS, rows)
+        conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+
+
+# Built once: these run in every writing transaction.
+_HEAD = sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_INSERT_EVENTS = t.audit_events.insert()
+_MOVE_HEAD = t.audit_head.update().where(t.audit_head.c.id == 1)

@@ -13,6 +13,7 @@ comparison is between equivalent policies.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -202,7 +203,9 @@ def main() -> None:
         env = (f"Python {platform.python_version()}, {platform.machine()}, "
                f"{platform.processor() or platform.platform()}; cedarpy "
                f"{metadata.version('cedarpy')}, common-expression-language "
-               f"{metadata.version('common-expression-language')}")
+               f"{metadata.version('common-expression-language')}; {os.cpu_count()} CPUs, load "
+               f"average at the end {os.getloadavg()[0]:.1f} (a shared machine: other work "
+               "running in parallel inflates every figure, both engines alike)")
         args.write.write_text(_markdown(cmd, env, table, args.rounds))
 
 
@@ -213,10 +216,12 @@ Command (from the repository root, in the project's virtualenv):
 
     {cmd}
 
-Environment: {env}. {rounds} rounds over {len(ACTIONS)}+ sample actions, in blocks that
-alternate the two engines (median and best of the block medians; payments
-large and small, drafting with a 2 KB body, a production release, an external email, a
-production secret, an admin grant, a long agent chain).
+Environment: {env}.
+
+{rounds} rounds over the sample actions (payments large and small, drafting with a 2 KB body, a
+production release, an external email, a production secret, an admin grant, a long agent chain;
+the 200-rule runs add three actions that match generated rules), in blocks that alternate the
+two engines; the table gives the median and the best of the block medians.
 
 {table}
 

@@ -77,9 +77,8 @@ class CelPolicy:
         used = {v for r in rules for v in r.program.variables()}
         self._scalars = tuple(v for v in ("requester", "now") if v in used)
         self._cache: dict[tuple[str, ...], Decision] = {}
-        self._fast: tuple[Any, ...] | None
         self._plan = FlatPlan()
-        self._fast = None
+        self._fast: tuple[Any, ...] | None = None
         try:
             if flatten:
                 self._fast = tuple(cel.compile(plan_rewrite(r.spec.when, self._paths, self._plan))

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _KEYWORDS = ("owner", "backup", "reviewers")
 

@@ -206,3 +206,13 @@ def test_tier_require_factors(write: Write) -> None:
     factors = p.document.tiers[Tier.CRITICAL].requirements.factors
     assert [(f.approvers, f.count) for f in factors] == [
         (("owner",), 1), (("group:sec", "user:a@b.io"), 2)]
+
+
+def test_policy_error_round_trips_through_a_problem_body(write: Write) -> None:
+    e = errors(write, HEAD + '  - {id: a, when: "true", tier: nope}\n')
+    body = e.to_problem()
+    assert body["code"] == "policy_error" and body["status"] == 500
+    extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail",
+                                                          "code")}
+    again = PolicyError(body["detail"], **extra)
+    assert again.issues == e.issues and again.rule_id == "a" and str(again) == str(e)

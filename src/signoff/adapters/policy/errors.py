@@ -8,6 +8,7 @@ problem it can find (not only the first) so ``signoff policy check`` lists them 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from signoff.errors import ConfigurationError
 
@@ -40,11 +41,19 @@ class PolicyError(ConfigurationError):
     code = "policy_error"
     title = "Invalid policy"
 
-    def __init__(self, issues: list[PolicyIssue]) -> None:
-        self.issues = list(issues)
+    def __init__(self, issues: list[PolicyIssue] | str = "", /, **extra: Any) -> None:
+        if isinstance(issues, str):  # rebuilt from a problem body (the SDK maps codes back)
+            raw = extra.pop("issues", None)
+            self.issues = [PolicyIssue(**i) for i in raw if isinstance(i, dict)] \
+                if isinstance(raw, list) else []
+            detail = issues
+        else:
+            self.issues = list(issues)
+            detail = ""
         first = self.issues[0] if self.issues else None
         super().__init__(
-            "\n".join(i.format() for i in self.issues) or "invalid policy",
+            detail or "\n".join(i.format() for i in self.issues) or "invalid policy",
+            **extra,
             issues=[
                 {"file": i.file, "line": i.line, "column": i.column, "rule_id": i.rule_id,
                  "message": i.message, "hint": i.hint}

@@ -67,12 +67,12 @@ def test_wait_answers_fast_after_cancel(live: Workspace) -> None:
     thread = threading.Thread(target=waiter)
     thread.start()
     time.sleep(0.5)
-    decided = time.monotonic()
     assert live.client("olivia").post(f"/v1/actions/{action['id']}/cancel",
                                       json={"reason": "not today"}).status_code == 200
+    decided = time.monotonic()  # the decision is committed once its request has answered
     thread.join(10)
     assert answer["body"]["status"] == "cancelled"
-    assert answer["at"] - decided < 0.1 + 0.05  # answers within 100 ms of the decision
+    assert answer["at"] - decided < 0.1  # the waiter answers within 100 ms of the decision
 
 
 def test_allowed_action_redeems_once_and_reports_outcome(live: Workspace) -> None:

@@ -160,6 +160,7 @@ class Action:
     post_review: bool = False              # sampled for post-action review
     post_review_verdict: str | None = None
     agent_owner_id: str = ""
+    new_grant: Any = None                  # set on the proposal that issued it (not stored)
 
     @property
     def workflow(self) -> str:

@@ -62,7 +62,11 @@ def _requester_id(uow: Any, on_behalf_of: str | None) -> str | None:
 
 def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequest
                   ) -> tuple[Action, bool]:
-    """Classify and record a proposal. Returns the action and whether it was created now."""
+    """Classify and record a proposal. Returns the action and whether it was created now.
+
+    A fresh action's grant (if any) is left on ``action.new_grant`` so the caller can answer
+    without reading it back.
+    """
     if not principal.is_agent:
         raise forbid(ctx, principal, "only agents propose actions")
     digest = validate_request(ctx, request)
@@ -158,7 +162,8 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
         if shadow is not None:
             data["shadow"] = shadow
         if status is ActionStatus.ALLOWED:
-            data["jti"] = issue_grant(ctx, uow, action, principal).jti
+            action.new_grant = issue_grant(ctx, uow, action, principal)
+            data["jti"] = action.new_grant.jti
         uow.record(ctx.event("action.submitted", principal, action_id=action_id,
                              agent_id=agent.id, workflow=workflow.name, data=data, at=now))
         uow.commit()

@@ -19,7 +19,7 @@ from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
 from signoff.services.reviews import factors_of, quorum_of
 
-__all__ = ["action_record", "get_action", "inbox", "list_actions", "post_review_queue",
+__all__ = ["action_record", "build_record", "get_action", "inbox", "list_actions", "post_review_queue",
            "action_status"]
 
 _TIER_RANK = {t.value: t.rank for t in Tier}
@@ -31,10 +31,18 @@ def _iso(value: datetime | None) -> str | None:
 
 def action_record(uow: Any, action: Action, principal: Principal, *, now: datetime,
                   timeline: bool = True) -> dict[str, Any]:
+    return build_record(action, principal, now=now, reviews=uow.reviews.for_action(action.id),
+                        grant=uow.grants.for_action(action.id),
+                        outcome=uow.outcomes.get(action.id),
+                        events=uow.audit.events(action_id=action.id, limit=10_000)
+                        if timeline else None)
+
+
+def build_record(action: Action, principal: Principal, *, now: datetime, reviews: list[Any],
+                 grant: Any, outcome: dict[str, Any] | None,
+                 events: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The record from what is already loaded (a fresh proposal needs no second query)."""
     r = action.request
-    reviews = uow.reviews.for_action(action.id)
-    grant = uow.grants.for_action(action.id)
-    outcome = uow.outcomes.get(action.id)
     record: dict[str, Any] = {
         "id": action.id, "status": action.status.value, "tier": action.tier,
         "mode": action.mode, "reasons": action.reasons, "digest": action.digest,
@@ -65,10 +73,9 @@ def action_record(uow: Any, action: Action, principal: Principal, *, now: dateti
             record["grant"]["token"] = grant.token
     if outcome is not None:
         record["outcome"] = {**outcome, "at": _iso(outcome["at"])}
-    if timeline:
-        record["timeline"] = [
-            {k: e[k] for k in ("seq", "at", "actor", "type", "data")}
-            for e in uow.audit.events(action_id=action.id, limit=10_000)]
+    if events is not None:
+        record["timeline"] = [{k: e[k] for k in ("seq", "at", "actor", "type", "data")}
+                              for e in events]
     return record
 
 

@@ -48,8 +48,10 @@ def propose(body: ActionCreate, request: Request, response: Response, principal:
             ) -> dict[str, Any]:
     ctx = app_of(request).ctx
     action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key))
-    if not created:
-        response.status_code = 200
+    if created:
+        return queries.build_record(action, principal, now=ctx.now(), reviews=[],
+                                    grant=action.new_grant, outcome=None, events=None)
+    response.status_code = 200
     with ctx.uow(readonly=True) as uow:
         return queries.action_record(uow, action, principal, now=ctx.now(), timeline=False)
 

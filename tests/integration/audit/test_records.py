@@ -162,3 +162,32 @@ def test_evidence_report(world: Any) -> None:
     no_evidence = [c for c in data["controls"] if c["evidence"] == "no evidence"]
     assert any(c["id"] == "ASI07" for c in no_evidence)  # no handoffs in this period
     json.dumps(data, default=str)
+
+
+def test_concurrent_checkpointers_never_clash(chain: Any, tmp_path: Path) -> None:
+    """Several processes' checkpointers (separate engines) racing: no error, one per seq."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from signoff.adapters.db.audit_store import audit_deps
+    from signoff.bootstrap import build
+    from signoff.config import load_settings
+
+    apps = [build(load_settings(data_dir=chain.app.settings.data_dir,
+                                database_url=chain.app.settings.resolved_database_url),
+                  clock=chain.app.ctx.clock) for _ in range(3)]
+    try:
+        all_deps = [audit_deps(a.ctx, a.settings) for a in apps]
+
+        def race(i: int) -> Any:
+            if i % 4 == 0:
+                propose(chain, "draft.note", target=f"doc/race/{i}")
+            return audit_service.checkpoint(all_deps[i % 3], force=True)[0]
+
+        with ThreadPoolExecutor(6) as pool:
+            made = [r for r in pool.map(race, range(24)) if r is not None]
+    finally:
+        for a in apps:
+            a.close()
+    seqs = [r["seq"] for r in made]
+    assert made and len(seqs) == len(set(seqs))
+    assert verify(chain)["ok"]

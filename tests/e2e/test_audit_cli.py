@@ -78,3 +78,29 @@ def test_show_export_evidence_archive(data_dir: Path, tmp_path: Path) -> None:
     assert "archived seq 1.." in out.stdout
     verified = run(data_dir, "audit", "verify", "--archive", str(archive))
     assert verified.returncode == 0 and "anchored=True" in verified.stdout
+
+
+def test_server_checkpoints_in_the_background(data_dir: Path, tmp_path: Path) -> None:
+    import time
+
+    import httpx
+
+    from tests.conftest import start_server
+
+    witness = tmp_path / "served-witness.jsonl"
+    server = start_server(data_dir, env={"SIGNOFF_AUDIT_CHECKPOINT_SECONDS": "0.2",
+                                         "SIGNOFF_AUDIT_WITNESS_FILE": str(witness)})
+    try:
+        deadline = time.monotonic() + 20
+        audit: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            audit = httpx.get(server.url + "/healthz", timeout=5).json()["audit"]
+            if audit["latest_checkpoint"]:
+                break
+            time.sleep(0.2)
+        assert audit["unsealed"] == 0
+        assert audit["latest_checkpoint"]["seq"] == audit["seq"]
+    finally:
+        server.stop()
+    assert json.loads(witness.read_text().splitlines()[0])["seq"] == audit["seq"]
+    assert run(data_dir, "audit", "verify", "--witness", str(witness)).returncode == 0

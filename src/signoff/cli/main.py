@@ -21,6 +21,8 @@ admin.register(app)
 
 def _mount_optional() -> None:
     """Command groups that live beside the core (policy tools and the like)."""
+    from signoff.cli.mcp import mcp_gateway
+    app.command("mcp-gateway")(mcp_gateway)
     try:
         from signoff.cli.policy import policy_app
     except ImportError:

@@ -1,0 +1,66 @@
+"""An upstream MCP server for the gateway tests (stdio, or streamable HTTP with ``--http PORT``).
+
+Tools: ``read_file`` (read-only), ``delete_branch`` (destructive), ``deploy`` (needs the secret
+``DEPLOY_TOKEN`` from its own environment and fails without it), ``echo`` (read-only, returns
+its arguments exactly, for the tampering and benchmark checks). Every executed call is appended
+to the file named by ``UPSTREAM_LOG`` (if set), so tests can prove what ran and with what.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+
+server = MCPServer("upstream-test")
+
+
+def _log(tool: str, args: dict[str, Any]) -> None:
+    path = os.environ.get("UPSTREAM_LOG")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps({"tool": tool, "args": args}, sort_keys=True) + "\n")
+
+
+@server.tool(description="Read a file from a repository.",
+             annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+def read_file(repo: str, path: str) -> str:
+    _log("read_file", {"repo": repo, "path": path})
+    return f"contents of {repo}/{path}"
+
+
+@server.tool(description="Delete a branch of a repository.",
+             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
+def delete_branch(repo: str, branch: str) -> str:
+    _log("delete_branch", {"repo": repo, "branch": branch})
+    return f"deleted {repo}:{branch}"
+
+
+@server.tool(description="Deploy a service; needs DEPLOY_TOKEN.",
+             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                                         open_world_hint=True))
+def deploy(service: str, version: str) -> str:
+    token = os.environ.get("DEPLOY_TOKEN")
+    if not token:
+        raise ToolError("DEPLOY_TOKEN is not set: refusing to deploy")
+    _log("deploy", {"service": service, "version": version})
+    return f"deployed {service}@{version} with token ending {token[-4:]}"
+
+
+@server.tool(description="Echo the arguments back.",
+             annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+def echo(text: str, n: int = 0) -> str:
+    _log("echo", {"text": text, "n": n})
+    return json.dumps({"text": text, "n": n}, sort_keys=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

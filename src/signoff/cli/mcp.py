@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from typing import Annotated
 import anyio
 import typer
 
+from signoff.errors import SignoffError
 from signoff.mcp.config import load_config
 from signoff.mcp.server import serve_http, serve_stdio
 
@@ -46,6 +48,26 @@ def mcp_gateway(
         typer.echo(f"{config}: ok ({len(gateway_config.upstreams)} upstream(s))", err=True)
         return
     if transport is Transport.stdio:
-        anyio.run(serve_stdio, gateway_config)
+        _run(lambda: serve_stdio(gateway_config))
     else:
-        anyio.run(lambda: serve_http(gateway_config, host=host, port=port))
+        _run(lambda: serve_http(gateway_config, host=host, port=port))
+
+
+def _run(main: Callable[[], Awaitable[None]]) -> None:
+    """Run the gateway; an error inside a task group still ends as one line (main.run)."""
+    try:
+        anyio.run(main)
+    except BaseExceptionGroup as group:
+        raise _leaf(group) from None
+
+
+def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return next((e for e in leaves if isinstance(e, SignoffError)), leaves[0] if leaves else group)

@@ -179,13 +179,20 @@ def _resolve(values: dict[str, Value], where: str) -> dict[str, str]:
     return out
 
 
+def _loc(err: Any) -> str:
+    parts = [str(p) for p in err["loc"]
+             if not str(p).startswith(("function-", "str")) and str(p) != "SecretRef"]
+    return ".".join(parts)
+
+
 def _one_line(exc: ValidationError, source: str) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "str")))
-    loc = re.sub(r"\.SecretRef", "", loc)
+    errors = exc.errors()
+    # A value that may be a string or a reference fails both ways: say why the reference failed.
+    err = next((e for e in errors if e["type"] != "string_type"), errors[0])
+    places = {_loc(e) for e in errors}
     msg = str(err["msg"]).removeprefix("Value error, ")
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{source}: {loc or 'top level'}: {msg}{more}"
+    more = f" (and {len(places) - 1} more)" if len(places) > 1 else ""
+    return f"{source}: {_loc(err) or 'top level'}: {msg}{more}"
 
 
 def parse_config(data: Any, source: str = "gateway config") -> GatewayConfig:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
 from mcp.server.auth.provider import AccessToken
+
 from signoff.client import AsyncClient
 from signoff.client.transport import parse_answer
 from signoff.errors import ProtocolError, SignoffError, Unauthenticated, Unavailable

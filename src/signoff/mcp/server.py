@@ -17,8 +17,6 @@ from typing import Any
 import anyio
 import mcp_types as types
 import uvicorn
-from starlette.applications import Starlette
-
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
@@ -26,6 +24,8 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from starlette.applications import Starlette
+
 from signoff.errors import ConfigurationError, SignoffError, Unauthenticated
 from signoff.mcp.config import GatewayConfig
 from signoff.mcp.gateway import Gateway

@@ -19,10 +19,10 @@ from typing import Any
 import anyio
 import httpx2
 import mcp_types as types
-
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+
 from signoff.errors import ConfigurationError
 from signoff.mcp.config import GatewayConfig
 

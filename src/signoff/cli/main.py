@@ -48,8 +48,11 @@ def run() -> None:
         fail("aborted", 130)
     except click.exceptions.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
-    except SignoffError as exc:
-        fail(exc.detail)
+    except SignoffError as exc:  # one line per problem (a bad policy lists every error)
+        lines = exc.detail.splitlines() or ["error"]
+        for line in lines[:-1]:
+            typer.echo(f"signoff: error: {line}", err=True)
+        fail(lines[-1])
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except KeyboardInterrupt:

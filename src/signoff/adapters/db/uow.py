@@ -9,11 +9,13 @@ processes hear of a change when, and only when, it is committed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
 from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
+from signoff.adapters.db.policy_store import SqlElevationRepository, SqlShadowRepository
 from signoff.adapters.db.repositories import (
     SqlActionRepository,
     SqlAgentRepository,
@@ -33,6 +35,21 @@ __all__ = ["SqlUnitOfWork", "WAKE_CHANNEL"]
 
 WAKE_CHANNEL = "signoff_wake"
 
+# SQLite allows one writer; its busy handler makes waiting writers sleep in growing steps
+# (up to 100 ms), which wrecks latency under concurrency. Writers in this process queue on a
+# lock instead and reach BEGIN IMMEDIATE one at a time; other processes still meet the
+# busy timeout. Re-entrant so a nested writer in one thread fails on the busy timeout rather
+# than hanging.
+_SQLITE_WRITERS: dict[int, threading.RLock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: sa.Engine) -> threading.RLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(id(engine), threading.RLock())
+
 
 class SqlUnitOfWork:
     humans: SqlHumanRepository
@@ -45,6 +62,8 @@ class SqlUnitOfWork:
     grants: SqlGrantRepository
     outcomes: SqlOutcomeRepository
     audit: SqlAuditRepository
+    elevations: SqlElevationRepository
+    shadow: SqlShadowRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False,
                  on_commit: Callable[[list[str]], None] | None = None,
@@ -57,6 +76,8 @@ class SqlUnitOfWork:
         self._wake: list[str] = []
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
+        self._lock = None if readonly else _writer_lock(engine)
+        self._locked = False
         self.committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -67,7 +88,15 @@ class SqlUnitOfWork:
         if self._readonly:
             conn = conn.execution_options(**{READONLY_OPTION: True})
         self._conn = conn
-        self._tx = conn.begin()
+        if self._lock is not None:
+            self._lock.acquire()
+            self._locked = True
+        try:
+            self._tx = conn.begin()
+        except BaseException:
+            self._release()
+            conn.close()
+            raise
         self.humans = SqlHumanRepository(conn)
         self.agents = SqlAgentRepository(conn)
         self.workflows = SqlWorkflowRepository(conn)
@@ -78,6 +107,8 @@ class SqlUnitOfWork:
         self.grants = SqlGrantRepository(conn)
         self.outcomes = SqlOutcomeRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.elevations = SqlElevationRepository(conn)
+        self.shadow = SqlShadowRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -85,9 +116,15 @@ class SqlUnitOfWork:
             if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
         finally:
+            self._release()
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
+
+    def _release(self) -> None:
+        if self._locked and self._lock is not None:
+            self._locked = False
+            self._lock.release()
 
     @property
     def connection(self) -> sa.Connection:
@@ -115,6 +152,9 @@ class SqlUnitOfWork:
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
         self._events, self._wake = [event], []
+        if self._lock is not None and not self._locked:
+            self._lock.acquire()
+            self._locked = True
         self._tx = self._conn.begin()
         self.commit()
 
@@ -127,6 +167,7 @@ class SqlUnitOfWork:
                 self._conn.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, action_id)))
         self._tx.commit()
         self._tx = None  # one commit per unit of work: the SQLite write lock ends here
+        self._release()
         self.committed = True
         woken, self._wake, self._events = list(dict.fromkeys(self._wake)), [], []
         if woken and self._on_commit is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from signoff.api.deps import app_of, principal_of
+from signoff.api.responses import json_response
 from signoff.api.schemas import (
     ActionCreate,
     CancelBody,
@@ -42,18 +43,26 @@ def _request_of(body: ActionCreate, idempotency_key: str | None) -> ActionReques
         idempotency_key=key)
 
 
-@router.post("/v1/actions", status_code=201)
-def propose(body: ActionCreate, request: Request, response: Response, principal: Caller,
-            idempotency_key: Annotated[str | None, Header(max_length=200)] = None
-            ) -> dict[str, Any]:
+def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) -> Response:
     ctx = app_of(request).ctx
+    principal = principal_of(request)
     action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key))
     if created:
-        return queries.build_record(action, principal, now=ctx.now(), reviews=[],
-                                    grant=action.new_grant, outcome=None, events=None)
-    response.status_code = 200
+        return json_response(queries.build_record(
+            action, principal, now=ctx.now(), reviews=[], grant=action.new_grant,
+            outcome=None, events=None), 201)
     with ctx.uow(readonly=True) as uow:
-        return queries.action_record(uow, action, principal, now=ctx.now(), timeline=False)
+        return json_response(queries.action_record(uow, action, principal, now=ctx.now(),
+                                                   timeline=False))
+
+
+@router.post("/v1/actions", status_code=201, response_model=None)
+async def propose(body: ActionCreate, request: Request,
+                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+                  ) -> Response:
+    """201 with the action record; 200 with the first record for a repeated idempotency key."""
+    # Authentication and the use case share one worker-thread hop.
+    return await run_in_threadpool(_propose, request, body, idempotency_key)
 
 
 @router.get("/v1/actions")
@@ -67,14 +76,14 @@ def list_actions(request: Request, principal: Caller,
     return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.get("/v1/actions/{action_id}")
-def get_action(action_id: str, request: Request, principal: Caller) -> dict[str, Any]:
-    return queries.get_action(app_of(request).ctx, principal, action_id)
+@router.get("/v1/actions/{action_id}", response_model=None)
+def get_action(action_id: str, request: Request, principal: Caller) -> Response:
+    return json_response(queries.get_action(app_of(request).ctx, principal, action_id))
 
 
-@router.get("/v1/actions/{action_id}/wait")
+@router.get("/v1/actions/{action_id}/wait", response_model=None)
 async def wait(action_id: str, request: Request,
-               timeout: Annotated[float, Query(ge=0)] = 30.0) -> dict[str, Any]:
+               timeout: Annotated[float, Query(ge=0)] = 30.0) -> Response:
     """Long-poll: no database connection and no thread is held while waiting."""
     app = app_of(request)
     principal = await run_in_threadpool(principal_of, request)
@@ -85,7 +94,7 @@ async def wait(action_id: str, request: Request,
             _, record = await run_in_threadpool(queries.action_status, app.ctx, principal,
                                                 action_id)
             if record is not None:
-                return record
+                return json_response(record)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -94,7 +103,7 @@ async def wait(action_id: str, request: Request,
     _, record = await run_in_threadpool(queries.action_status, app.ctx, principal, action_id,
                                         always_record=True)
     assert record is not None
-    return record
+    return json_response(record)
 
 
 @router.post("/v1/actions/{action_id}/reviews")
@@ -115,18 +124,19 @@ def cancel(action_id: str, request: Request, principal: Caller,
     return queries.action_status(ctx, principal, action_id, always_record=True)[1] or {}
 
 
-@router.post("/v1/actions/{action_id}/outcome")
+@router.post("/v1/actions/{action_id}/outcome", response_model=None)
 def outcome(action_id: str, body: OutcomeCreate, request: Request, principal: Caller
-            ) -> dict[str, Any]:
+            ) -> Response:
     ctx = app_of(request).ctx
     grants.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
-    return queries.action_status(ctx, principal, action_id, always_record=True)[1] or {}
+    return json_response(queries.action_status(ctx, principal, action_id,
+                                               always_record=True)[1] or {})
 
 
-@router.post("/v1/grants/redeem")
-def redeem(body: RedeemBody, request: Request, principal: Caller) -> dict[str, Any]:
-    return grants.redeem_grant(app_of(request).ctx, principal, token=body.grant,
-                               digest=body.digest)
+@router.post("/v1/grants/redeem", response_model=None)
+def redeem(body: RedeemBody, request: Request, principal: Caller) -> Response:
+    return json_response(grants.redeem_grant(app_of(request).ctx, principal, token=body.grant,
+                                             digest=body.digest))
 
 
 @router.get("/v1/inbox")

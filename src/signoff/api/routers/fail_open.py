@@ -50,7 +50,7 @@ class FailOpenCreate(BaseModel):
     outcome: OutcomeIn | None = None
 
     def report(self) -> FailOpenReport:
-        impact = self.impact or ImpactIn()
+        impact = self.impact or ImpactIn(description="")
         request = ActionRequest(
             workflow=self.workflow, kind=self.kind, target=self.target, params=self.params,
             summary=self.summary,

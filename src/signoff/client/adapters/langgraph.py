@@ -47,8 +47,8 @@ _CALL_ID = "tool_call_id"
 
 def _schema(name: str, fn: Callable[..., Any]) -> Any:
     """The tool's arguments (from ``fn``) plus the injected tool-call id."""
-    base = create_schema_from_function(f"{name}_args", fn)
-    field = (Annotated[str, InjectedToolCallId], ...)
+    base: Any = create_schema_from_function(f"{name}_args", fn)
+    field: Any = (Annotated[str, InjectedToolCallId], ...)
     return create_model(f"{name}_signoff_args", __base__=base, **{_CALL_ID: field})
 
 

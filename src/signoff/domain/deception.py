@@ -17,6 +17,7 @@ characters, so a 1 MB ASCII string costs one regular-expression pass.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "MAX_FINDINGS",
     "Finding",
     "Revealed",
     "Segment",
@@ -33,9 +35,8 @@ __all__ = [
     "reveal",
 ]
 
-_CANDIDATE = re.compile(r"[^\x20-\x7e\n\t]")          # anything not printable ASCII
-_NON_ASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
 _INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x034F}
+MAX_FINDINGS = 2000
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
 
 
@@ -61,6 +62,7 @@ class Revealed:
     segments: list[Segment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     length: int = 0
+    more: int = 0       # hidden characters past the itemised findings (plain markers)
 
     @property
     def flagged(self) -> bool:
@@ -75,7 +77,10 @@ def _name(ch: str) -> str:
     return unicodedata.name(ch, "") or f"<{unicodedata.category(ch)}>"
 
 
+@functools.lru_cache(maxsize=4096)
 def _classify(ch: str) -> str | None:
+    if ch in "\n\t" or " " <= ch <= "~":
+        return None
     cp = ord(ch)
     cat = unicodedata.category(ch)
     if unicodedata.bidirectional(ch) in {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI",
@@ -94,6 +99,7 @@ def _classify(ch: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _script(ch: str) -> str | None:
     name = unicodedata.name(ch, "")
     for script in _SCRIPTS:
@@ -102,35 +108,63 @@ def _script(ch: str) -> str | None:
     return None
 
 
-def _mixed_script_offsets(text: str) -> set[int]:
-    """Offsets of non-Latin letters inside a word that also holds Latin letters."""
-    out: set[int] = set()
-    for match in _NON_ASCII_WORD.finditer(text):
-        word = match.group()
-        scripts = {_script(c) for c in word if c.isalpha()}
-        scripts.discard(None)
-        if "LATIN" in scripts and len(scripts) > 1:
-            out.update(match.start() + i for i, c in enumerate(word)
-                       if c.isalpha() and _script(c) not in (None, "LATIN"))
-    return out
+_LETTERS_BEFORE = re.compile(r"[^\W\d_]{1,64}\Z")
+_LETTERS_FROM = re.compile(r"[^\W\d_]{1,64}")
 
 
-def reveal(text: str) -> Revealed:
-    """Split ``text`` into plain runs and markers for every suspicious character."""
+def _word_scripts(text: str, i: int) -> tuple[int, set[str | None]]:
+    """Scripts of the letters around offset ``i`` (at most 64 each side); and where that ends."""
+    before = _LETTERS_BEFORE.search(text, max(0, i - 64), i)
+    after = _LETTERS_FROM.match(text, i)
+    lo = before.start() if before else i
+    hi = after.end() if after else i + 1
+    return hi, {_script(c) for c in set(text[lo:hi])}
+
+
+def _interesting(text: str) -> re.Pattern[str] | None:
+    """A character class of the distinct characters of ``text`` worth a look, or None."""
+    chars = sorted(c for c in set(text) if (c == "\r" or _classify(c) is not None
+                                            or (c.isalpha() and _script(c) not in
+                                                (None, "LATIN"))))
+    if not chars:
+        return None
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
+
+def reveal(text: str, *, max_findings: int = MAX_FINDINGS) -> Revealed:
+    """Split ``text`` into plain runs and markers for every suspicious character.
+
+    Past ``max_findings`` the rest of the text is one run in which every hidden or control
+    character is still replaced, by plain ``⟦U+XXXX⟧`` text (``more`` counts them), so a
+    megabyte of bidi controls costs one substitution pass, not a million objects.
+    """
     result = Revealed(length=len(text))
-    if not text:
+    pattern = _interesting(text) if text else None
+    if pattern is None:
+        if text:
+            result.segments.append(Segment(text=text))
         return result
-    mixed = _mixed_script_offsets(text) if not text.isascii() else set()
-    start = 0
-    for match in _CANDIDATE.finditer(text):
+    start, window_end, window_mixed = 0, -1, False
+    match = pattern.search(text)
+    while match is not None:
         i, ch = match.start(), match.group()
         kind = _classify(ch)
-        if kind is None and i in mixed:
-            kind = "confusable"
-        if kind is None:
-            continue
-        if ch == "\r" and text[i + 1:i + 2] == "\n":
-            continue   # an ordinary Windows line ending
+        if kind is None and ch.isalpha():
+            if i >= window_end:   # letters of another script in a Latin word: a look-alike
+                window_end, scripts = _word_scripts(text, i)
+                scripts.discard(None)
+                window_mixed = "LATIN" in scripts and len(scripts) > 1
+                if not window_mixed:   # nothing to flag in this word: skip past it
+                    match = pattern.search(text, window_end)
+                    continue
+            if window_mixed:
+                kind = "confusable"
+        match = pattern.search(text, i + 1)
+        if kind is None or (ch == "\r" and text[i + 1:i + 2] == "\n"):
+            continue   # an innocent letter, or an ordinary Windows line ending
+        if len(result.findings) >= max_findings:
+            result.segments.append(Segment(text=_plain_markers(text[start:], result)))
+            return result
         code = f"U+{ord(ch):04X}"
         result.findings.append(Finding(kind=kind, codepoint=code, name=_name(ch), offset=i))
         if i > start:
@@ -144,14 +178,30 @@ def reveal(text: str) -> Revealed:
     return result
 
 
+def _plain_markers(rest: str, result: Revealed) -> str:
+    table = {c: f"⟦U+{ord(c):04X}⟧" for c in set(rest)
+             if c != "\r" and _classify(c) not in (None, "confusable")}
+    if table:
+        rest, n = re.subn("[" + "".join(re.escape(c) for c in table) + "]",
+                          lambda m: table[m.group()], rest)
+        result.more += n
+    rest, n = re.subn(r"\r(?!\n)", "⟦U+000D⟧", rest)
+    result.more += n
+    return rest
+
+
 # --- summary versus payload -------------------------------------------------------------------
 
 _CURRENCY = r"(?:[$€£¥₹]|\b(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|INR|dollars?|euros?|pounds?)\b)"
-_NUMBER = r"\d{1,3}(?:[,\s]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_AMOUNT = re.compile(rf"{_CURRENCY}\s?(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s?{_CURRENCY}",
-                     re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL_HOST = re.compile(r"https?://([^/\s:?#]+)", re.IGNORECASE)
+# Bounded repetitions everywhere: a hostile 1 MB run of digits or letters stays linear.
+_NUMBER = r"\d{1,3}(?:[,\s]\d{3}){1,6}(?:\.\d{1,6})?|\d{1,18}(?:\.\d{1,6})?"
+_CURRENCY_RE = re.compile(_CURRENCY, re.IGNORECASE)
+_NUM_AFTER = re.compile(rf"\s?({_NUMBER})")
+_NUM_BEFORE = re.compile(rf"(?<![\d.,])({_NUMBER})\s?$")
+_LOCAL_PART = re.compile(r"[\w.+-]{1,64}$")
+_DOMAIN = re.compile(r"[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_MAX_MENTIONS = 500
+_URL_HOST = re.compile(r"https?://([^/\s:?#]{1,253})", re.IGNORECASE)
 _AMOUNT_KEYS = re.compile(r"amount|total|sum|value|price|quantity", re.IGNORECASE)
 
 
@@ -197,22 +247,27 @@ def mismatches(summary: str, *, params: dict[str, Any], target: str,
                 numbers.add(parsed)
     warnings: list[str] = []
     said: set[Decimal] = set()
-    for match in _AMOUNT.finditer(text):
-        raw = match.group("a") or match.group("b")
+    for shown, raw in _amounts(text):
+        if not raw:
+            warnings.append(shown)
+            continue
         value = _decimal(raw)
         if value is None:
             continue
         said.add(value)
         if value not in numbers:
-            warnings.append(f"the summary names the amount {match.group().strip()}, "
-                            "which is not in the payload")
+            warnings.append(f"the summary names the amount {shown}, which is not in the payload")
     if said:
         for path, v in leaves:
             if isinstance(v, int | float) and not isinstance(v, bool) \
                     and _AMOUNT_KEYS.search(path) and Decimal(str(v)) not in said:
                 warnings.append(f"the payload's {path} is {v}, an amount the summary never "
                                 "names")
-    for email in dict.fromkeys(m.group() for m in _EMAIL.finditer(text)):
+    for email in dict.fromkeys(_emails(text)):
+        if not email:
+            warnings.append(f"the summary names more than {_MAX_MENTIONS} addresses; not all "
+                            "were checked")
+            continue
         if email.lower() not in haystack:
             warnings.append(f"the summary names the recipient {email}, who is not in the "
                             "payload")
@@ -223,12 +278,42 @@ def mismatches(summary: str, *, params: dict[str, Any], target: str,
     return list(dict.fromkeys(warnings))
 
 
+def _amounts(text: str) -> Iterator[tuple[str, str]]:
+    """(as written, the number) for each currency mention with a number beside it."""
+    for count, m in enumerate(_CURRENCY_RE.finditer(text)):
+        if count >= _MAX_MENTIONS:
+            yield f"the summary names more than {_MAX_MENTIONS} amounts; not all were checked", ""
+            return
+        after = _NUM_AFTER.match(text, m.end())
+        if after:
+            yield text[m.start():after.end()], after.group(1)
+            continue
+        window = text[max(0, m.start() - 40):m.start()]
+        before = _NUM_BEFORE.search(window)
+        if before:
+            yield (window[before.start():] + m.group()).strip(), before.group(1)
+
+
+def _emails(text: str) -> Iterator[str]:
+    at, count = text.find("@"), 0
+    while at != -1:
+        count += 1
+        if count > _MAX_MENTIONS:
+            yield ""   # too many to check: said so below
+            return
+        local = _LOCAL_PART.search(text, max(0, at - 64), at)
+        domain = _DOMAIN.match(text, at + 1)
+        if local and domain:
+            yield text[local.start():domain.end()]
+        at = text.find("@", at + 1)
+
+
 def _target_mismatch(text: str, target: str, haystack: str) -> list[str]:
     """The summary names something shaped like the target (same prefix) but different."""
     prefix = re.match(r"[A-Za-z]+[_\-/:.]", target)
     if not prefix or target in text:
         return []
-    pattern = re.compile(re.escape(prefix.group()) + r"[\w\-/:.]+")
+    pattern = re.compile(re.escape(prefix.group()) + r"[\w\-/:.]{1,200}")
     named = [m.group().rstrip(".:") for m in pattern.finditer(text)]
     return [f"the summary names {n}, but the target is {target}"
             for n in dict.fromkeys(named) if n != target and n.lower() not in haystack]

@@ -126,3 +126,29 @@ def test_target_lookalike() -> None:
                           target="cus_42")
     assert warnings == ["the summary names cus_43, but the target is cus_42"]
     assert mismatches("Deploy to prod/api", params={}, target="prod/api") == []
+
+
+def test_hostile_megabytes_stay_linear() -> None:
+    for filler in ("A", "1", "a.", "x@", "é"):
+        text = "Pay €5 to a@b.example " + filler * 500_000
+        started = time.perf_counter()
+        reveal(text)
+        mismatches(text, params={"amount": 5, "to": "a@b.example"}, target="cus_1",
+                   scan_limit=2_000_000)
+        assert time.perf_counter() - started < 2.0, filler
+
+
+def test_too_many_mentions_are_reported_not_ignored() -> None:
+    text = "€1 " * 600 + " ".join(f"u{i}@x.example" for i in range(600))
+    warnings = mismatches(text, params={"amount": 1, "to": text}, target="t")
+    assert any("more than 500 amounts" in w for w in warnings)
+    assert any("more than 500 addresses" in w for w in warnings)
+
+
+def test_past_the_cap_hidden_characters_are_still_neutralised() -> None:
+    text = "a\u202e" * 10 + "b\u200b" * 5 + "c\r\n"
+    r = reveal(text, max_findings=4)
+    assert len(r.findings) == 4 and r.more == 11
+    shown = "".join(s.text if not s.mark else s.mark for s in r.segments)
+    assert "\u202e" not in shown and "\u200b" not in shown
+    assert shown.endswith("b⟦U+200B⟧c\r\n")

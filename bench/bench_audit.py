@@ -91,6 +91,8 @@ def fill(db: Path, n: int) -> float:
         con.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?)", batch)
     con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (n, prev))
     con.commit()
+    # as a long-running server's database would be: pages in the main file, not a 1 GB WAL
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     return time.perf_counter() - t0
 
@@ -101,14 +103,16 @@ def bench_verify(root: Path, n: int) -> dict[str, Any]:
         fill_s = fill(root / "verify" / "signoff.db", n)
         deps = audit_deps(app.ctx, app.settings)
         audit_service.checkpoint(deps, force=True)
-        runs = []
+        runs, cpu = [], []
         for _ in range(2):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = audit_service.verify(deps, ADMIN)
             runs.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             assert report["ok"] and report["events_checked"] == n, report
         best = min(runs)
-        return {"events": n, "fill_s": fill_s, "verify_s": best, "rate": n / best}
+        return {"events": n, "fill_s": fill_s, "verify_s": best, "rate": n / best,
+                "cpu_rate": n / min(cpu)}
     finally:
         app.close()
 
@@ -132,19 +136,25 @@ def bench_proposals(root: Path, count: int, rounds: int) -> dict[str, Any]:
         for r in range(rounds + 1):  # round 0 warms up both
             for chain in (True, False) if r % 2 else (False, True):
                 app, agent = apps[chain], agents[chain]
-                t0 = time.perf_counter()
+                c0 = time.process_time()
                 for i in range(count):
                     submit_action(app.ctx, agent, ActionRequest(
                         workflow="bench", kind="draft.note", target=f"doc/{r}/{i}",
                         params={"i": i}))
-                if r:
-                    rates[chain].append(count / (time.perf_counter() - t0))
+                if r:  # CPU time of this process (SQLite runs in it): robust on a busy host
+                    rates[chain].append(count / (time.process_time() - c0))
     finally:
         for app in apps.values():
             app.close()
     on, off = statistics.median(rates[True]), statistics.median(rates[False])
+    # the chain's own work per proposal: one SHA-256 over one sealed body (~300 bytes)
+    body = ("0" * 64 + "x" * 300).encode()
+    c0 = time.process_time()
+    for _ in range(100_000):
+        hashlib.sha256(body).hexdigest()
+    hash_s = (time.process_time() - c0) / 100_000
     return {"on": on, "off": off, "cost_pct": (off - on) / off * 100, "count": count,
-            "rounds": rounds}
+            "rounds": rounds, "hash_pct": hash_s * on * 100}
 
 
 def sha_rate(n: int = 300_000) -> float:
@@ -163,50 +173,66 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
+    load = os.getloadavg()
+    sha = sha_rate()
     with tempfile.TemporaryDirectory() as tmp:
         v = bench_verify(Path(tmp), args.events)
-        print(f"load average {os.getloadavg()}; raw sha256 {sha_rate():,.0f}/s")
+        print(f"load average {load}; raw sha256 {sha:,.0f}/s")
         print(f"verify: {v['events']:,} events in {v['verify_s']:.2f} s = "
-              f"{v['rate']:,.0f} events/s (fill {v['fill_s']:.1f} s)")
+              f"{v['rate']:,.0f} events/s wall, {v['cpu_rate']:,.0f} per CPU second "
+              f"(fill {v['fill_s']:.1f} s)")
         p = bench_proposals(Path(tmp), args.proposals, args.rounds)
-        print(f"proposals: chain on {p['on']:,.0f}/s, off {p['off']:,.0f}/s, "
-              f"cost {p['cost_pct']:.1f} %")
+        print(f"proposals per CPU second: chain on {p['on']:,.0f}, off {p['off']:,.0f}, "
+              f"cost {p['cost_pct']:.1f} %; hashing alone {p['hash_pct']:.3f} %")
     if args.write:
-        args.write.write_text(report(v, p, args), encoding="utf-8")
+        args.write.write_text(report(v, p, args, load=load, sha=sha), encoding="utf-8")
         print(f"wrote {args.write}")
 
 
-def report(v: dict[str, Any], p: dict[str, Any], args: argparse.Namespace) -> str:
+def report(v: dict[str, Any], p: dict[str, Any], args: argparse.Namespace, *,
+           load: tuple[float, float, float], sha: float) -> str:
     cmd = (f"python bench/bench_audit.py --events {args.events} --proposals {args.proposals} "
            f"--rounds {args.rounds} --write {args.write}")
     return f"""# Audit chain benchmarks (issue 4)
 
-Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {platform.system()},
-Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}. Command:
+Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()} {platform.system()},
+{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, in one
+run of:
 
     {cmd}
 
+The host was shared and busy (load average {load[0]:.1f} on {os.cpu_count()} CPUs at the
+start): raw SHA-256 over one 364-byte record ran at **{sha:,.0f}/s** here, against ~1.8 M/s on
+the machine the issue's targets were set on. Wall-clock figures are therefore given with
+figures per CPU second of this process, which the load affects much less.
+
 | figure | result | target |
 |---|---|---|
-| verify rate, {v['events']:,} events (SQLite) | **{v['rate']:,.0f} events/s** \
-({v['verify_s']:.2f} s) | >= 300,000 events/s |
-| proposals/s, chain on | {p['on']:,.0f} | |
-| proposals/s, chain off (`SIGNOFF_AUDIT_CHAIN=false`) | {p['off']:,.0f} | |
-| cost of the chain | **{p['cost_pct']:.1f} %** | <= 10 % |
+| verify, {v['events']:,} events (SQLite), wall clock | {v['rate']:,.0f} events/s \
+({v['verify_s']:.1f} s) | >= 300,000 events/s |
+| verify, per CPU second | **{v['cpu_rate']:,.0f} events/s** | |
+| proposals per CPU second, chain on | {p['on']:,.0f} | |
+| proposals per CPU second, chain off (`SIGNOFF_AUDIT_CHAIN=false`) | {p['off']:,.0f} | |
+| cost of the chain, measured end to end | **{p['cost_pct']:.1f} %** | <= 10 % |
+| cost of the chain's hashing, computed | {p['hash_pct']:.3f} % | |
 
 What was measured:
 
 - *Verify*: `signoff.services.audit.verify` (what `signoff audit verify` and
-  `GET /v1/audit/verify` call) over {v['events']:,} events bulk-inserted with the sealing code's
-  own `event_body` and `chain_hash` (fill took {v['fill_s']:.0f} s, not counted), plus one signed
-  checkpoint. Verify streams rows in 20,000-row batches, recomputes SHA-256 over the stored
-  bytes (no re-canonicalisation), checks that seq, actor, type, action_id and at agree with
-  the hashed body by string comparison, and checks the checkpoint signature. Best of 2 runs.
+  `GET /v1/audit/verify` call) over {v['events']:,} events bulk-inserted with the same body
+  format and `chain_hash` as sealing (the first 1,000 bodies are checked byte for byte against
+  `event_body`; fill took {v['fill_s']:.0f} s, not counted), plus one signed checkpoint. Verify
+  streams rows through the raw DB-API cursor in 20,000-row batches, recomputes SHA-256 over the
+  stored bytes (never re-canonicalises), checks that seq, actor, type, action_id and at agree
+  with the hashed body by string comparison, and checks the checkpoint signature. Best of two.
 - *Proposals*: in-process `submit_action` of a low-tier `draft.note` (policy decision, action
   row, Ed25519 grant, one sealed audit event, commit) on SQLite (WAL, synchronous=NORMAL), one
-  thread, {p['count']:,} proposals per round, {p['rounds']} alternating rounds per setting after
-  a warm-up; median proposals/s. With the chain off the unit of work still assigns seq and
-  writes the same row, only the SHA-256 is skipped, so the difference is the chain's own cost.
+  thread, {p['count']:,} proposals per round, {p['rounds']} rounds per setting, alternating,
+  after a warm-up round; median. With the chain off the unit of work still assigns seq and
+  writes the same row; only the SHA-256 is skipped. The end-to-end difference is within the
+  run-to-run noise of this host (repeated runs gave between -15 % and +13 %); the computed line
+  is the SHA-256 of one sealed event per proposal (timed here) times the proposal rate, i.e. the
+  work the chain adds.
 """
 
 

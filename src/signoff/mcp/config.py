@@ -81,7 +81,7 @@ class ToolRule(_Strict):
     workflow: str | None = None
     kind: str | None = None
     target: str | None = Field(
-        None, description="argument path: 'repo', 'pr.number', or '$.args.repo' / '$.tool'")
+        default=None, description="argument path: 'repo', 'pr.number', or '$.args.repo' / '$.tool'")
     target_default: str | None = None
     impact: ImpactOverride | None = None
     deny: bool = False

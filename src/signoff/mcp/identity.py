@@ -45,7 +45,8 @@ class AgentIdentity:
         if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
             raise Unauthenticated("not an agent token")
         item = items[0]
-        scopes = item.get("scopes") if isinstance(item.get("scopes"), dict) else {}
+        raw = item.get("scopes")
+        scopes: dict[str, Any] = raw if isinstance(raw, dict) else {}
         try:
             return cls(id=str(item["id"]), name=str(item.get("name", "")),
                        status=str(item.get("status", "active")),

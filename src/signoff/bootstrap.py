@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from signoff.adapters.builtin_policy import StaticPolicySource
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.uow import WAKE_CHANNEL, SqlUnitOfWork
 from signoff.adapters.passwords import Argon2PasswordHasher
+from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import Ed25519Signer, load_keys
 from signoff.adapters.wakeup import PostgresWakeupListener, WakeupHub
 from signoff.config import Settings
@@ -45,6 +45,7 @@ class Signoff:
 
 def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
           policy: Any = None) -> Signoff:
+    source = policy_source(settings, policy)  # a bad policy file refuses before anything opens
     url = settings.resolved_database_url
     engine = create_engine(url, pool_size=settings.db_pool_size)
     if migrate:
@@ -57,7 +58,7 @@ def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
                              chain_enabled=settings.audit_chain)
 
     ctx = ServiceContext(
-        uow=uow_factory, policy=policy or StaticPolicySource(), signer=signer,
+        uow=uow_factory, policy=source, signer=signer,
         clock=clock or SystemClock(), issuer=settings.issuer,
         limits=Limits(max_params_bytes=settings.max_params_bytes,
                       max_params_depth=settings.max_params_depth,

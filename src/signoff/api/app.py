@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.api.metrics import Metrics
+from signoff.api.policy_lifecycle import start_policy_hooks
 from signoff.api.problems import install_problem_handlers, problem_response
-from signoff.api.routers import actions, audit, fail_open, identities, meta, workflows
+from signoff.api.routers import actions, audit, fail_open, identities, meta, policy, workflows
 from signoff.api.routers.audit import checkpoint_forever
 from signoff.bootstrap import Signoff
 from signoff.services.sweeper import sweep
@@ -85,6 +86,7 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signoff.start()
+        stop_policy_hooks = await start_policy_hooks(signoff)
         tasks = [asyncio.create_task(_sweep_forever(signoff)),
                  asyncio.create_task(checkpoint_forever(signoff))] if sweeper else []
         try:
@@ -94,13 +96,14 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            stop_policy_hooks()
             signoff.close()
 
     app = FastAPI(title="signoff", version="1", lifespan=lifespan,
                   description="Human accountability for AI agent actions.")
     app.state.signoff = signoff
     install_problem_handlers(app)
-    for module in (actions, identities, workflows, meta, audit, fail_open):
+    for module in (actions, identities, workflows, meta, audit, fail_open, policy):
         app.include_router(module.router)
     for router in extra_routers or []:
         app.include_router(router)

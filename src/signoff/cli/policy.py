@@ -183,3 +183,6 @@ def init(
     for _, target in targets:
         console.print(f"wrote {target}", markup=False)
     console.print(f"next: signoff policy test {targets[0][1]} {targets[1][1]}", markup=False)
+
+
+from signoff.cli import policy_report as _policy_report  # noqa: E402,F401  (diff-report)

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import alembic_config, upgrade
+from signoff.adapters.policy import default_policy_path
+from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import create_key, load_keys
 from signoff.cli.common import open_signoff, settings_for
 from signoff.config import Settings
@@ -73,6 +75,24 @@ def check_schema(settings: Settings) -> None:
                                  "run `signoff db upgrade` (or `signoff init`)")
 
 
+def describe_policy(settings: Settings) -> None:
+    """Load the configured policy once (PolicyError refuses) and say which one is in force."""
+    source = policy_source(settings)
+    info = source.describe() if hasattr(source, "describe") else None
+    if info is None:
+        typer.echo(f"Policy: built-in tier table ({source.current.version})")
+        return
+    active, shadow = info["active"], info.get("shadow")
+    if active.get("path"):
+        typer.echo(f"Policy: {active['path']} version {active['version']} "
+                   f"({len(active['rule_ids'])} rules)")
+    else:
+        typer.echo(f"Policy: built-in tier table ({active['version']})")
+    if shadow:
+        typer.echo(f"Shadow policy: {shadow['path']} version {shadow['version']} "
+                   f"({len(shadow['rule_ids'])} rules; decides, enforces nothing)")
+
+
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int = 1,
                   log_level: str = "info") -> None:
     import uvicorn
@@ -80,6 +100,7 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int = 1,
     check_schema(settings)
     if not load_keys(settings.keys_dir):
         raise ConfigurationError(f"no signing key in {settings.keys_dir}; run `signoff init`")
+    describe_policy(settings)  # a bad policy file: one line per error, nothing starts
     if workers > 1:
         uvicorn.run("signoff.api.asgi:create", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level)
@@ -130,6 +151,9 @@ def register(app: typer.Typer) -> None:
         from signoff.cli.demo import seed_demo
 
         settings = settings_for(data_dir)
+        settings.policy = settings.policy or default_policy_path()
+        if no_serve:  # serving prints it too
+            describe_policy(settings)
         initialise(settings, admin_email="admin@example.com", admin_name="Ada Admin",
                    admin_password="signoff-demo-admin")
         seed_demo(settings, url=f"http://{host}:{port}")

@@ -26,6 +26,12 @@ from signoff.errors import (
 from signoff.services.approvers import resolve_factors
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext, new_id
+from signoff.services.elevations import (
+    ELEVATE_KIND,
+    apply_elevation,
+    may_propose,
+    validate_elevation,
+)
 from signoff.services.grants import issue_grant
 from signoff.services.stopping import cancel_pending
 
@@ -70,13 +76,14 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
     if not principal.is_agent:
         raise forbid(ctx, principal, "only agents propose actions")
     digest = validate_request(ctx, request)
+    validate_elevation(request)
     now = ctx.now()
     with ctx.uow() as uow:
         agent = uow.agents.get(principal.id)
         if agent is None or agent.status is AgentStatus.SUSPENDED:
             raise forbid(ctx, principal, "this agent is suspended", uow=uow,
                          error=AgentSuspended, event_type="action.refused")
-        if not agent.may_propose(request.workflow, request.kind):
+        if not may_propose(uow, agent, request, now):
             raise forbid(ctx, principal, f"{request.kind} in {request.workflow} is outside this "
                          "agent's scopes", uow=uow, workflow=request.workflow,
                          event_type="action.refused")
@@ -166,6 +173,8 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
             data["jti"] = action.new_grant.jti
         uow.record(ctx.event("action.submitted", principal, action_id=action_id,
                              agent_id=agent.id, workflow=workflow.name, data=data, at=now))
+        if action.new_grant is not None and request.kind == ELEVATE_KIND:
+            apply_elevation(ctx, uow, action, action.new_grant, "system:policy")
         uow.commit()
     return action, True
 

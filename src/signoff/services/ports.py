@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from signoff.domain.actions import Action
 from signoff.domain.approvals import Review
 from signoff.domain.audit import AuditEvent
+from signoff.domain.elevations import Elevation
 from signoff.domain.grants import Grant
 from signoff.domain.identities import Agent, ApiToken, Group, Human, Workflow
 
@@ -17,11 +18,13 @@ __all__ = [
     "AgentRepository",
     "AuditRepository",
     "Clock",
+    "ElevationRepository",
     "GrantRepository",
     "GroupRepository",
     "OutcomeRepository",
     "HumanRepository",
     "ReviewRepository",
+    "ShadowRepository",
     "TokenRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -123,6 +126,20 @@ class AuditRepository(Protocol):
                ) -> list[dict[str, Any]]: ...
 
 
+class ElevationRepository(Protocol):
+    def add(self, elevation: Elevation) -> None: ...
+    def get(self, elevation_id: str, *, for_update: bool = False) -> Elevation | None: ...
+    def save(self, elevation: Elevation) -> None: ...
+    def active_for(self, agent_id: str, now: datetime) -> list[Elevation]: ...
+    def for_agent(self, agent_id: str, *, limit: int = 100) -> list[Elevation]: ...
+    def due_to_end(self, now: datetime, *, limit: int = 500) -> list[str]: ...
+
+
+class ShadowRepository(Protocol):
+    def decisions(self, *, since: datetime | None = None, limit: int = 10_000
+                  ) -> list[dict[str, Any]]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. State changes and their audit events commit together or not at all."""
 
@@ -136,6 +153,8 @@ class UnitOfWork(Protocol):
     grants: GrantRepository
     outcomes: OutcomeRepository
     audit: AuditRepository
+    elevations: ElevationRepository
+    shadow: ShadowRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

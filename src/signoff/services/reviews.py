@@ -20,6 +20,7 @@ from signoff.domain.policy import Tier
 from signoff.errors import Conflict, Forbidden, InvalidRequest, NotFound, SignoffError
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext, new_id
+from signoff.services.elevations import ELEVATE_KIND, apply_elevation
 from signoff.services.grants import issue_grant
 
 __all__ = ["expire", "factors_of", "post_review", "quorum_of", "review_action"]
@@ -120,6 +121,8 @@ def review_action(ctx: ServiceContext, principal: Principal, action_id: str, *, 
                                      agent_id=action.agent_id, workflow=action.workflow,
                                      data={"approvers": approvers, "jti": grant.jti,
                                            "grant_expires_at": grant.expires_at.isoformat()}))
+                if action.request.kind == ELEVATE_KIND:
+                    apply_elevation(ctx, uow, action, grant, principal)
                 uow.wake(action_id)
         uow.commit()
     result["status"] = action.status.value

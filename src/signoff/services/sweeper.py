@@ -1,4 +1,5 @@
-"""Time-driven transitions: expire overdue work, escalate slow work, lapse unredeemed grants.
+"""Time-driven transitions: expire overdue work, escalate slow work, lapse unredeemed grants,
+end elevation windows.
 
 Each transition re-reads its action under lock, so several server processes sweeping at once
 never double-apply one (the second sees the new status and moves on).
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from signoff.domain.actions import ActionStatus
 from signoff.services.context import ServiceContext
+from signoff.services.elevations import end_due_elevations
 from signoff.services.grants import lapse
 from signoff.services.reviews import expire
 
@@ -21,6 +23,7 @@ class SweepResult:
     expired: int = 0
     escalated: int = 0
     lapsed: int = 0
+    elevations_ended: int = 0
 
 
 def sweep(ctx: ServiceContext) -> SweepResult:
@@ -30,6 +33,7 @@ def sweep(ctx: ServiceContext) -> SweepResult:
         overdue = uow.actions.overdue(now)
         due = uow.actions.due_for_escalation(now)
         lapsed = uow.grants.lapsed(now)
+        ending = uow.elevations.due_to_end(now)
     for action_id in overdue:
         with ctx.uow() as uow:
             action = uow.actions.get(action_id, for_update=True)
@@ -63,4 +67,5 @@ def sweep(ctx: ServiceContext) -> SweepResult:
                 lapse(ctx, uow, action, grant)
                 uow.commit()
                 result.lapsed += 1
+    result.elevations_ended = end_due_elevations(ctx, ending)
     return result

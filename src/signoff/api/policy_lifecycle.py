@@ -1,0 +1,56 @@
+"""Policy hooks of the server's lifespan: record the load, reload on SIGHUP.
+
+SIGHUP is handled on the event loop (``loop.add_signal_handler``) and the reload itself runs in
+a worker thread: compiling a policy and writing its audit event never block requests. Where
+signals cannot be installed (not the main thread, e.g. a test client), only the API reload is
+available.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+
+from signoff.bootstrap import Signoff
+from signoff.services.policy_admin import ReloadablePolicy, record_policy_loaded, reload_policy
+
+__all__ = ["start_policy_hooks"]
+
+log = logging.getLogger("signoff.policy")
+
+
+def _reload_from_signal(signoff: Signoff) -> None:
+    try:
+        result = reload_policy(signoff.ctx, None, trigger="sighup")
+    except Exception:  # a failed reload must never take the server down
+        log.exception("policy reload on SIGHUP failed")
+        return
+    if result["ok"] and not result.get("shadow_errors"):
+        log.warning("policy reloaded on SIGHUP: version %s", result["version"])
+    else:
+        for line in (result.get("errors") or []) + (result.get("shadow_errors") or []):
+            log.error("policy reload refused, keeping version %s: %s", result["version"], line)
+
+
+async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
+    """Record ``policy.loaded`` and install the SIGHUP handler; returns the undo."""
+    if not isinstance(signoff.ctx.policy, ReloadablePolicy):
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, record_policy_loaded, signoff.ctx)
+
+    def on_sighup() -> None:
+        loop.run_in_executor(None, _reload_from_signal, signoff)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    except (RuntimeError, NotImplementedError, ValueError, AttributeError):
+        return lambda: None
+
+    def undo() -> None:
+        with contextlib.suppress(RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGHUP)
+    return undo

@@ -1,0 +1,45 @@
+"""/v1/policy (active and shadow policy, reload) and /v1/agents/{id}/elevations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from signoff.api.deps import app_of, principal_of
+from signoff.api.schemas import ReasonBody
+from signoff.domain.identities import Principal, Role
+from signoff.services import elevations, policy_admin
+from signoff.services.authz import require_role
+
+router = APIRouter(tags=["policy"])
+Caller = Annotated[Principal, Depends(principal_of)]
+
+
+@router.get("/v1/policy")
+def get_policy(request: Request, principal: Caller) -> dict[str, Any]:
+    ctx = app_of(request).ctx
+    require_role(ctx, principal, Role.ADMIN, Role.AUDITOR, Role.OWNER,
+                 what="reading the policy")
+    return policy_admin.describe_policy(ctx)
+
+
+@router.post("/v1/policy/reload")
+async def reload_policy(request: Request, principal: Caller) -> dict[str, Any]:
+    """Admin only. 200 with ``ok: false`` and the errors when the files are bad: the last good
+    policy stays in force."""
+    return await run_in_threadpool(policy_admin.reload_policy, app_of(request).ctx, principal,
+                                   trigger="api")
+
+
+@router.get("/v1/agents/{agent_id}/elevations")
+def list_elevations(agent_id: str, request: Request, principal: Caller) -> dict[str, Any]:
+    return {"items": elevations.list_elevations(app_of(request).ctx, principal, agent_id)}
+
+
+@router.post("/v1/agents/{agent_id}/elevations/{elevation_id}/revoke")
+def revoke_elevation(agent_id: str, elevation_id: str, body: ReasonBody, request: Request,
+                     principal: Caller) -> dict[str, Any]:
+    return elevations.revoke_elevation(app_of(request).ctx, principal, agent_id, elevation_id,
+                                       reason=body.reason)

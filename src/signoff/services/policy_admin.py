@@ -1,0 +1,140 @@
+"""Running the policy: what is active, reloads (API and SIGHUP), loads on record, shadow report.
+
+The policy source is whatever the composition root wired: a reloadable file-backed source (it
+has ``reload()`` and ``describe()``) or the built-in tier table (neither). Every load and reload,
+good or bad, is an audit event committed through a unit of work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from signoff.domain.identities import Principal, Role
+from signoff.domain.policy import Mode, Tier
+from signoff.errors import Conflict
+from signoff.services.authz import require_role
+from signoff.services.context import ServiceContext
+
+__all__ = ["ReloadablePolicy", "describe_policy", "record_policy_loaded", "reload_policy",
+           "shadow_report", "strictness"]
+
+SYSTEM = "system:signoff"
+_MODE_RANK = {Mode.ALLOW.value: 0, Mode.ALLOW_AND_REVIEW.value: 1,
+              Mode.REQUIRE_APPROVAL.value: 2, Mode.DENY.value: 3}
+
+
+class ReloadOutcome(Protocol):
+    ok: bool
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ReloadablePolicy(Protocol):
+    def reload(self) -> ReloadOutcome: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+def describe_policy(ctx: ServiceContext) -> dict[str, Any]:
+    """Active (and shadow) version, files and rule ids."""
+    source = ctx.policy
+    if isinstance(source, ReloadablePolicy):
+        return source.describe()
+    return {"source": "builtin", "active": {"version": source.current.version, "path": None,
+                                            "rule_ids": []}, "shadow": None}
+
+
+def record_policy_loaded(ctx: ServiceContext, *, trigger: str = "start") -> None:
+    """A process put a policy file in force (``policy.loaded``); the built-in table is not."""
+    if not isinstance(ctx.policy, ReloadablePolicy):
+        return
+    with ctx.uow() as uow:
+        uow.record(ctx.event("policy.loaded", SYSTEM,
+                             data={"trigger": trigger, **_versions(describe_policy(ctx))}))
+        uow.commit()
+
+
+def _versions(info: dict[str, Any]) -> dict[str, Any]:
+    active, shadow = info.get("active") or {}, info.get("shadow") or {}
+    return {"version": active.get("version"), "path": active.get("path"),
+            "rules": len(active.get("rule_ids") or []),
+            "shadow_version": shadow.get("version"), "shadow_path": shadow.get("path")}
+
+
+def reload_policy(ctx: ServiceContext, principal: Principal | None, *, trigger: str = "api"
+                  ) -> dict[str, Any]:
+    """Re-read the policy files; a bad file keeps the last good policy (``ok: false``).
+
+    ``principal`` is ``None`` for SIGHUP (the operator of the machine). Either way the attempt is
+    recorded: ``policy.reloaded`` or ``policy.reload_failed`` with the errors.
+    """
+    if principal is not None:
+        require_role(ctx, principal, Role.ADMIN, what="reloading the policy")
+    source = ctx.policy
+    if not isinstance(source, ReloadablePolicy):
+        raise Conflict("no policy file is configured (SIGNOFF_POLICY): the built-in tier table "
+                       "is in force and there is nothing to reload")
+    result = source.reload().as_dict()
+    failed = not result["ok"] or bool(result.get("shadow_errors"))
+    actor = principal.actor if principal is not None else SYSTEM
+    with ctx.uow() as uow:
+        uow.record(ctx.event("policy.reload_failed" if failed else "policy.reloaded", actor,
+                             data={"trigger": trigger, **result}))
+        uow.commit()
+    return {**result, "policy": describe_policy(ctx)}
+
+
+def strictness(mode: str | None, tier: str | None, approvals: int | None = None
+               ) -> tuple[int, int, int]:
+    """Order decisions: mode first (deny strictest), then tier, then approvals."""
+    tier_rank = Tier(tier).rank if tier in {t.value for t in Tier} else -1
+    return (_MODE_RANK.get(mode or "", -1), tier_rank, int(approvals or 0))
+
+
+def _compare(row: dict[str, Any]) -> str:
+    active, shadow = row["active"], row["shadow"]
+    if shadow.get("error"):
+        return "error"
+    if not shadow.get("differs"):
+        return "same"
+    a = strictness(active.get("mode"), active.get("tier"), active.get("approvals"))
+    s = strictness(shadow.get("mode"), shadow.get("tier"), shadow.get("approvals"))
+    if s > a:
+        return "stricter"
+    if s < a:
+        return "looser"
+    return "different"   # same mode/tier/approvals; other rules or requirements differ
+
+
+def shadow_report(ctx: ServiceContext, principal: Principal, *, since: datetime | None = None,
+                  only_differences: bool = True, limit: int = 10_000) -> dict[str, Any]:
+    """Where the shadow policy would have decided differently, with a summary."""
+    require_role(ctx, principal, Role.ADMIN, Role.AUDITOR, what="reading the shadow report")
+    with ctx.uow(readonly=True) as uow:
+        rows = uow.shadow.decisions(since=since, limit=limit)
+    counts: Counter[str] = Counter()
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        reqs = row["active"]
+        approvals = (row["shadow"].get("differences") or {}).get("requirements.approvals")
+        reqs["approvals"] = approvals[0] if isinstance(approvals, list) else \
+            row["shadow"].get("approvals")
+        verdict = _compare(row)
+        counts[verdict] += 1
+        if only_differences and verdict == "same":
+            continue
+        at = row["at"]
+        items.append({"action_id": row["action_id"], "at": at.isoformat()
+                      if isinstance(at, datetime) else at, "agent_id": row["agent_id"],
+                      "workflow": row["workflow"], "kind": row["kind"],
+                      "status": row["status"], "verdict": verdict, "active": reqs,
+                      "shadow": {k: row["shadow"].get(k) for k in
+                                 ("version", "mode", "tier", "matched_rules", "approvals",
+                                  "differences", "error")}})
+    summary = {"evaluated": len(rows), "differing": len(rows) - counts["same"],
+               "stricter": counts["stricter"], "looser": counts["looser"],
+               "different": counts["different"], "errors": counts["error"],
+               "same": counts["same"], "since": since.isoformat() if since else None}
+    return {"summary": summary, "items": items}

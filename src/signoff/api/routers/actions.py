@@ -81,18 +81,27 @@ def get_action(action_id: str, request: Request, principal: Caller) -> Response:
     return json_response(queries.get_action(app_of(request).ctx, principal, action_id))
 
 
+def _wait_check(request: Request, action_id: str, principal: Principal | None,
+                final: bool) -> tuple[Principal, dict[str, Any] | None]:
+    principal = principal or principal_of(request)
+    _, record = queries.action_status(app_of(request).ctx, principal, action_id,
+                                      always_record=final)
+    return principal, record
+
+
 @router.get("/v1/actions/{action_id}/wait", response_model=None)
 async def wait(action_id: str, request: Request,
                timeout: Annotated[float, Query(ge=0)] = 30.0) -> Response:
     """Long-poll: no database connection and no thread is held while waiting."""
     app = app_of(request)
-    principal = await run_in_threadpool(principal_of, request)
     timeout = min(timeout, app.settings.max_wait_seconds)
     deadline = time.monotonic() + timeout
+    principal: Principal | None = None
     while True:
         with app.hub.register(action_id) as waiter:
-            _, record = await run_in_threadpool(queries.action_status, app.ctx, principal,
-                                                action_id)
+            # Registered before the check, so a decision in between still wakes us.
+            principal, record = await run_in_threadpool(_wait_check, request, action_id,
+                                                        principal, False)
             if record is not None:
                 return json_response(record)
             remaining = deadline - time.monotonic()
@@ -100,8 +109,7 @@ async def wait(action_id: str, request: Request,
                 break
             # Re-check at least every 5 s: a safety net should a notification ever be lost.
             await waiter.wait(min(remaining, 5.0))
-    _, record = await run_in_threadpool(queries.action_status, app.ctx, principal, action_id,
-                                        always_record=True)
+    _, record = await run_in_threadpool(_wait_check, request, action_id, principal, True)
     assert record is not None
     return json_response(record)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import sqlalchemy as sa
 import typer
 
 from signoff.cli import admin, server
@@ -53,6 +54,9 @@ def run() -> None:
         for line in lines[:-1]:
             typer.echo(f"signoff: error: {line}", err=True)
         fail(lines[-1])
+    except sa.exc.SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        fail(f"database error: {str(orig or exc).splitlines()[0]}")
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except KeyboardInterrupt:

@@ -93,10 +93,21 @@ def describe_policy(settings: Settings) -> None:
                    f"({len(shadow['rule_ids'])} rules; decides, enforces nothing)")
 
 
+def raise_open_file_limit() -> None:
+    """Long-polls hold one socket each: let a process use as many descriptors as allowed."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def serve_forever(settings: Settings, *, host: str, port: int, workers: int = 1,
                   log_level: str = "info") -> None:
     import uvicorn
 
+    raise_open_file_limit()
     check_schema(settings)
     if not load_keys(settings.keys_dir):
         raise ConfigurationError(f"no signing key in {settings.keys_dir}; run `signoff init`")

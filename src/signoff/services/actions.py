@@ -102,8 +102,8 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
                     raise Conflict("this idempotency key was used for a different payload",
                                    field="idempotency_key", action_id=first.id)
                 return first, False
-        owner = uow.humans.get(workflow.owner_id)
-        agent_owner = uow.humans.get(agent.owner_id)
+        people = uow.humans.many([workflow.owner_id, agent.owner_id])
+        owner, agent_owner = people.get(workflow.owner_id), people.get(agent.owner_id)
         subject = PolicyInput(
             action={"workflow": request.workflow, "kind": request.kind,
                     "target": request.target, "params": request.params,
@@ -118,8 +118,10 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
         shadow = ctx.policy.shadow_decide(subject, decision)
         action_id = new_id("act")
         req = decision.requirements
+        # Who may approve matters only for work that waits for approval: skip it otherwise.
         factors = resolve_factors(uow, req.factors, workflow=workflow,
-                                  agent_owner_id=agent.owner_id)
+                                  agent_owner_id=agent.owner_id) \
+            if decision.mode is Mode.REQUIRE_APPROVAL else []
         requester_id = _requester_id(uow, request.on_behalf_of)
         reasons = list(decision.reasons)
         status = {Mode.DENY: ActionStatus.DENIED, Mode.REQUIRE_APPROVAL: ActionStatus.PENDING

@@ -38,8 +38,8 @@ def granted(world: PolicyWorld) -> object:
     action = elevate(world)
     assert action.status.value == "pending" and action.tier == "high"  # type: ignore[attr-defined]
     assert world.admin is not None
-    first = approve(world, action.id, world.owner)  # type: ignore[attr-defined]
-    assert first["status"] == "pending"          # owner AND an admin
+    first = approve(world, action.id, world.agent_owner)  # type: ignore[attr-defined]
+    assert first["status"] == "pending"          # the agent's owner AND an admin
     done = approve(world, action.id, world.admin)  # type: ignore[attr-defined]
     assert done["status"] == "succeeded"         # applied by signoff itself
     return action

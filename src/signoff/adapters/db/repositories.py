@@ -24,7 +24,6 @@ from signoff.domain.identities import (
     Workflow,
 )
 
-
 _SELECT_BY: dict[tuple[str, str, bool], Any] = {}
 _UPDATE_BY: dict[tuple[str, str], Any] = {}
 
@@ -92,6 +91,10 @@ class SqlHumanRepository(_Repo):
     def list(self) -> list[Human]:
         return [_human(r) for r in self.conn.execute(sa.select(t.users).order_by(t.users.c.email))]
 
+    def many(self, ids: Sequence[str]) -> dict[str, Human]:
+        rows = self.conn.execute(_USERS_BY_IDS, {"ids": sorted(set(ids))})
+        return {r.id: _human(r) for r in rows}
+
     def active_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
@@ -114,6 +117,9 @@ class SqlHumanRepository(_Repo):
 
 _ACTIVE_USERS = sa.select(t.users.c.id).where(t.users.c.id.in_(sa.bindparam("ids", expanding=True)),
                                               t.users.c.active.is_(True))
+
+
+_USERS_BY_IDS = sa.select(t.users).where(t.users.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def _human(row: Any) -> Human:

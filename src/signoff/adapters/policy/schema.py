@@ -26,7 +26,7 @@ __all__ = [
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_KEYWORDS = ("owner", "backup", "reviewers")
+_KEYWORDS = ("owner", "backup", "reviewers", "agent_owner")
 
 
 def parse_duration(value: object) -> int:
@@ -59,7 +59,7 @@ def approver_problem(expr: object) -> str | None:
         return None if _EMAIL.match(name) else f"user approver {expr!r} needs an email: user:EMAIL"
     if kind == "group":
         return None if _GROUP.match(name) else f"group approver {expr!r} needs a name: group:NAME"
-    return (f"unknown approver {expr!r}; use owner, backup, reviewers, "
+    return (f"unknown approver {expr!r}; use owner, backup, reviewers, agent_owner, "
             "user:EMAIL or group:NAME")
 
 

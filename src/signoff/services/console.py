@@ -8,6 +8,7 @@ the same eligibility rule as :func:`signoff.services.queries.inbox` but reads li
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -25,12 +26,10 @@ from signoff.services.ports import UnitOfWork
 __all__ = ["ConsoleReads", "RubberStamp", "action_context", "dashboard", "inbox_view",
            "reviewer_stats", "search_audit"]
 
-_TIER_RANK = {t.value: t.rank for t in Tier}
-
-
 class ConsoleReads(Protocol):
-    def pending_light(self, *, workflow: str | None = None, agent_id: str | None = None,
-                      tier: str | None = None, limit: int = 5000) -> list[dict[str, Any]]: ...
+    def inbox_rows(self, *, user_id: str, workflow: str | None = None,
+                   agent_id: str | None = None, tier: str | None = None, limit: int = 50
+                   ) -> tuple[list[dict[str, Any]], int, int]: ...
     def approvals_by_action(self, action_ids: Sequence[str]) -> dict[str, int]: ...
     def post_review_count(self) -> int: ...
     def counts_by_workflow(self, workflows: Sequence[str] | None, since: datetime
@@ -58,24 +57,21 @@ class RubberStamp:
 
 def inbox_view(ctx: ServiceContext, principal: Principal, reads: Reads, *,
                workflow: str | None = None, agent_id: str | None = None,
-               tier: str | None = None, limit: int = 100) -> dict[str, Any]:
-    """The inbox page: rows most urgent first, counters, and the choices for the filters."""
+               tier: str | None = None, limit: int = 50) -> dict[str, Any]:
+    """The inbox page: rows most urgent first, counters, and the choices for the filters.
+
+    Same rule as :func:`signoff.services.queries.inbox` (pending, in this person's resolved
+    pool, not yet decided by them); the database sorts and limits.
+    """
     if not principal.is_human:
         raise forbid(ctx, principal, "agents have no inbox")
     now = ctx.now()
     with ctx.uow(readonly=True) as uow:
         store = reads(uow)
-        rows = store.pending_light(workflow=workflow, agent_id=agent_id, tier=tier)
-        mine = [r for r in rows if principal.id in eligible_pool(
+        rows, total, escalated = store.inbox_rows(user_id=principal.id, workflow=workflow,
+                                                  agent_id=agent_id, tier=tier, limit=limit)
+        shown = [r for r in rows if principal.id in eligible_pool(
             [EligibleFactor.from_dict(f) for f in r["eligible"]])]
-        decided = uow.reviews.decided_by(principal.id, [r["id"] for r in mine]) if mine \
-            else set()
-        mine = [r for r in mine if r["id"] not in decided]
-        mine.sort(key=lambda r: (-_TIER_RANK.get(r["tier"], 0),
-                                 0 if r["escalated_at"] else 1,
-                                 (r["expires_at"] - now).total_seconds() if r["expires_at"]
-                                 else float("inf")))
-        shown = mine[:limit]
         approvals = store.approvals_by_action([r["id"] for r in shown])
         agents = {a.id: a for a in uow.agents.list()}
         workflows = sorted(w.name for w in uow.workflows.list())
@@ -88,12 +84,10 @@ def inbox_view(ctx: ServiceContext, principal: Principal, reads: Reads, *,
                       "approvals": approvals.get(r["id"], 0), "required": required,
                       "seconds_left": int((r["expires_at"] - now).total_seconds())
                       if r["expires_at"] else None})
-    return {"rows": items, "total": len(mine),
-            "counts": {"pending": len(mine),
-                       "escalated": sum(1 for r in mine if r["escalated_at"]),
-                       "post_review": post_count},
-            "fingerprint": f"{len(mine)}:{','.join(sorted(r['id'] for r in mine))[:4000]}"
-                           if mine else "0:",
+    digest = hashlib.sha256(",".join(r["id"] for r in rows).encode()).hexdigest()[:16]
+    return {"rows": items, "total": total,
+            "counts": {"pending": total, "escalated": escalated, "post_review": post_count},
+            "fingerprint": f"{total}:{escalated}:{digest}",
             "workflows": workflows,
             "agents": sorted(((a.id, a.name) for a in agents.values()), key=lambda x: x[1]),
             "tiers": [t.value for t in Tier]}

@@ -21,6 +21,7 @@ from signoff.web.support import Console, console_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Filter = Annotated[str | None, Query(max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _filters(workflow: str | None, agent: str | None, tier: str | None) -> dict[str, str | None]:
@@ -34,10 +35,10 @@ def home() -> Response:
 
 @router.get("/inbox")
 def inbox(request: Request, workflow: Filter = None, agent: Filter = None,
-          tier: Filter = None) -> Response:
+          tier: Filter = None, limit: Limit = 50) -> Response:
     c = console_of(request)
     session = c.viewer(request)
-    view = console.inbox_view(c.ctx, session.principal, c.reads,
+    view = console.inbox_view(c.ctx, session.principal, c.reads, limit=limit,
                               **_filters(workflow, agent, tier))
     return c.page(request, "inbox.html", session=session, view=view,
                   chosen={"workflow": workflow or "", "agent": agent or "", "tier": tier or ""},
@@ -46,11 +47,11 @@ def inbox(request: Request, workflow: Filter = None, agent: Filter = None,
 
 @router.get("/inbox/poll")
 def inbox_poll(request: Request, workflow: Filter = None, agent: Filter = None,
-               tier: Filter = None) -> Response:
+               tier: Filter = None, limit: Limit = 50) -> Response:
     """What our script polls: a fingerprint of the inbox and the counters."""
     c = console_of(request)
     session = c.viewer(request)
-    view = console.inbox_view(c.ctx, session.principal, c.reads, limit=0,
+    view = console.inbox_view(c.ctx, session.principal, c.reads, limit=limit,
                               **_filters(workflow, agent, tier))
     return JSONResponse({"fingerprint": view["fingerprint"], "counts": view["counts"]})
 

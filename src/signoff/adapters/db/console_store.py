@@ -56,22 +56,40 @@ class SqlConsoleReads:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def pending_light(self, *, workflow: str | None = None, agent_id: str | None = None,
-                      tier: str | None = None, limit: int = 5000) -> list[dict[str, Any]]:
-        """Pending actions without their (possibly huge) params and inputs."""
-        a = t.actions
-        stmt = sa.select(a.c.id, a.c.agent_id, a.c.agent_owner_id, a.c.workflow, a.c.kind,
-                         a.c.target, sa.func.substr(a.c.summary, 1, 400).label("summary"),
-                         sa.func.length(a.c.summary).label("summary_len"), a.c.tier,
-                         a.c.eligible, a.c.requirements, a.c.created_at, a.c.expires_at,
-                         a.c.escalated_at).where(a.c.status == _PENDING)
+    def inbox_rows(self, *, user_id: str, workflow: str | None = None,
+                   agent_id: str | None = None, tier: str | None = None, limit: int = 50
+                   ) -> tuple[list[dict[str, Any]], int, int]:
+        """Pending actions whose resolved pool names ``user_id`` and that they have not yet
+        decided, most urgent first (tier, escalation, expiry); with the total and escalated.
+
+        The pool is matched as the quoted id inside the stored JSON, in SQL, so the database
+        sorts and limits; callers re-check the pool of the rows they show.
+        """
+        a, r = t.actions, t.reviews
+        where = [a.c.status == _PENDING,
+                 sa.cast(a.c.eligible, sa.Text).contains(f'"{user_id}"', autoescape=True),
+                 ~sa.exists().where(r.c.action_id == a.c.id, r.c.reviewer_id == user_id,
+                                    r.c.stage == "pre")]
         if workflow:
-            stmt = stmt.where(a.c.workflow == workflow)
+            where.append(a.c.workflow == workflow)
         if agent_id:
-            stmt = stmt.where(a.c.agent_id == agent_id)
+            where.append(a.c.agent_id == agent_id)
         if tier:
-            stmt = stmt.where(a.c.tier == tier)
-        return [dict(r._mapping) for r in self.conn.execute(stmt.limit(limit))]
+            where.append(a.c.tier == tier)
+        rank = sa.case({"critical": 4, "high": 3, "medium": 2, "low": 1}, value=a.c.tier,
+                       else_=0)
+        stmt = sa.select(a.c.id, a.c.agent_id, a.c.workflow, a.c.kind, a.c.target,
+                         sa.func.substr(a.c.summary, 1, 400).label("summary"),
+                         sa.func.length(a.c.summary).label("summary_len"), a.c.tier,
+                         a.c.eligible, a.c.created_at, a.c.expires_at, a.c.escalated_at
+                         ).where(*where).order_by(
+            rank.desc(), a.c.escalated_at.is_(None), a.c.expires_at.is_(None),
+            a.c.expires_at, a.c.id).limit(limit)
+        rows = [dict(x._mapping) for x in self.conn.execute(stmt)]
+        total, escalated = self.conn.execute(sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case(
+                (a.c.escalated_at.is_not(None), 1), else_=0)), 0)).where(*where)).one()
+        return rows, int(total), int(escalated)
 
     def approvals_by_action(self, action_ids: Sequence[str]) -> dict[str, int]:
         if not action_ids:

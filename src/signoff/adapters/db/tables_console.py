@@ -1,4 +1,5 @@
-"""The console's own storage: server-side sign-in sessions (same ``metadata`` as the core).
+"""The console's own storage: server-side sign-in sessions (same ``metadata`` as the core),
+and an index on ``actions`` for the post-action review counter.
 
 Only a SHA-256 of the session id is stored: whoever reads the table cannot sign in as anyone.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from signoff.adapters.db.tables import UtcDateTime, metadata
+from signoff.adapters.db.tables import UtcDateTime, actions, metadata
 
 __all__ = ["console_sessions"]
 
@@ -23,3 +24,6 @@ console_sessions = sa.Table(
     sa.Column("ip", sa.String(64), nullable=False, default=""),
     sa.Column("user_agent", sa.String(300), nullable=False, default=""),
 )
+
+# The post-action review counter on every inbox page: an index, not a scan of all actions.
+sa.Index("ix_actions_post_review_open", actions.c.post_review, actions.c.post_review_verdict)

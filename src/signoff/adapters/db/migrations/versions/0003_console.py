@@ -1,4 +1,4 @@
-"""console: server-side sign-in sessions
+"""console: server-side sign-in sessions, index for the post-action review queue
 
 Revision ID: 0003
 Revises: 0002
@@ -35,9 +35,12 @@ def upgrade() -> None:
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_console_sessions_user_id"), ["user_id"],
                               unique=False)
+    op.create_index("ix_actions_post_review_open", "actions",
+                    ["post_review", "post_review_verdict"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_actions_post_review_open", table_name="actions")
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_console_sessions_user_id"))
     op.drop_table("console_sessions")

@@ -106,3 +106,16 @@ def test_suspension_holds_at_once_in_every_process(live_multi: Workspace) -> Non
                                               "params": {}})
     assert refused.status_code == 403 and refused.json()["code"] == "agent_suspended"
     assert other.get(f"/v1/actions/{pending['id']}").json()["status"] == "cancelled"
+
+
+def test_simultaneous_proposals_with_one_idempotency_key_make_one_action(
+        live_multi: Workspace) -> None:
+    ws = live_multi
+    clients = [ws.client("agent", _server(ws, i)) for i in range(4)]
+    for round_ in range(ROUNDS):
+        body = {"workflow": "prod-deploys", "kind": "draft.reply", "target": "t",
+                "params": {"round": round_}, "idempotency_key": f"same-{round_}"}
+        results = _at_once([lambda c=c: c.post("/v1/actions", json=body) for c in clients])
+        assert sorted(r.status_code for r in results) == [200, 200, 200, 201], \
+            [r.text[:200] for r in results]
+        assert len({r.json()["id"] for r in results}) == 1

@@ -33,6 +33,7 @@ from signoff.services.elevations import (
     validate_elevation,
 )
 from signoff.services.grants import issue_grant
+from signoff.services.ports import DuplicateIdempotencyKey
 from signoff.services.stopping import cancel_pending
 
 __all__ = ["cancel_action", "may_read", "submit_action", "validate_request"]
@@ -68,6 +69,21 @@ def _requester_id(uow: Any, on_behalf_of: str | None) -> str | None:
 
 def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequest
                   ) -> tuple[Action, bool]:
+    try:
+        return _submit(ctx, principal, request)
+    except DuplicateIdempotencyKey:
+        # Another request with this key committed first: answer with its result.
+        digest = validate_request(ctx, request)
+        with ctx.uow(readonly=True) as uow:
+            first = uow.actions.by_idempotency_key(principal.id, request.idempotency_key or "")
+        if first is None or first.digest != digest:
+            raise Conflict("this idempotency key was used for a different payload",
+                           field="idempotency_key") from None
+        return first, False
+
+
+def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest
+            ) -> tuple[Action, bool]:
     """Classify and record a proposal. Returns the action and whether it was created now.
 
     A fresh action's grant (if any) is left on ``action.new_grant`` so the caller can answer

@@ -14,6 +14,7 @@ from signoff.domain.grants import Grant
 from signoff.domain.identities import Agent, ApiToken, Group, Human, Workflow
 
 __all__ = [
+    "DuplicateIdempotencyKey",
     "ActionRepository",
     "AgentRepository",
     "AuditRepository",
@@ -31,6 +32,10 @@ __all__ = [
     "WakeupPublisher",
     "WorkflowRepository",
 ]
+
+
+class DuplicateIdempotencyKey(Exception):
+    """Raised by ``actions.add`` when a concurrent proposal already took this key."""
 
 
 class Clock(Protocol):

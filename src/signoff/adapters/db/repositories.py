@@ -23,6 +23,7 @@ from signoff.domain.identities import (
     PrincipalKind,
     Workflow,
 )
+from signoff.services.ports import DuplicateIdempotencyKey
 
 _SELECT_BY: dict[tuple[str, str, bool], Any] = {}
 _UPDATE_BY: dict[tuple[str, str], Any] = {}
@@ -249,6 +250,17 @@ _ACTION_STATE_COLUMNS = ("status", "tier", "mode", "reasons", "requirements", "e
 
 class SqlActionRepository(_Repo):
     def add(self, a: Action) -> None:
+        if a.request.idempotency_key:
+            # A savepoint keeps the transaction usable (PostgreSQL) if the key was taken.
+            try:
+                with self.conn.begin_nested():
+                    self._insert(a)
+            except sa.exc.IntegrityError as exc:
+                raise DuplicateIdempotencyKey(a.request.idempotency_key) from exc
+            return
+        self._insert(a)
+
+    def _insert(self, a: Action) -> None:
         r = a.request
         self.conn.execute(t.actions.insert(), dict(
             id=a.id, agent_id=a.agent_id, agent_owner_id=a.agent_owner_id, workflow=r.workflow,

@@ -321,6 +321,7 @@ def test_hostile_text_never_runs_and_is_flagged(live: Live, browser: Any,
     shown = rita.evaluate("document.querySelector('.summary pre').textContent.length")
     assert shown >= 1_000_000                               # never silently cut
     assert "B" * 60_000 in rita.locator(".payload pre").inner_text()
+    rita.screenshot(path=str(IMG / "console-hostile.png"), full_page=False)
     # Still usable: the decision form works and scrolling reaches the timeline.
     rita.fill("textarea[name=rationale]", "I will not approve hostile text.")
     rita.click("#reject")

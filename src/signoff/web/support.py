@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.adapters.db.console_store import SqlConsoleReads, SqlSessionRepository
@@ -146,8 +147,6 @@ class Console:
 
     async def posted(self, request: Request) -> tuple[WebSession, dict[str, str]]:
         """The session of a form POST whose CSRF token matches it (else no session at all)."""
-        from starlette.concurrency import run_in_threadpool
-
         session = await run_in_threadpool(self.viewer, request)
         form = await request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -49,7 +49,7 @@ def _agent(c: Console, principal: Principal, agent_id: str) -> Any:
 
 
 @router.get("/agents/{agent_id}/suspend")
-def suspend_confirm(request: Request, agent_id: str, back: Text = None) -> Response:
+def suspend_confirm(request: Request, agent_id: str) -> Response:
     c = console_of(request)
     session = c.viewer(request)
     agent = _agent(c, session.principal, agent_id)

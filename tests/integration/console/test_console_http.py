@@ -187,6 +187,39 @@ def test_suspend_needs_the_confirmation_step(client: TestClient, world: World) -
         assert uow.actions.get(action_id).status.value == "cancelled"
 
 
+def test_admin_pages_manage_workflows_agents_and_users(client: TestClient,
+                                                       world: World) -> None:
+    identities.create_user(world.ctx, ADMIN, email="ada@example.com", name="Ada",
+                           roles=["admin"], password=PASSWORD)
+    sign_in(client, "ada@example.com")
+    page = client.get("/console/admin/users")
+    r = client.post("/console/admin/users/create",
+                    data={"csrf": _csrf(page.text), "email": "new@example.com", "name": "New",
+                          "role_reviewer": "on", "password": "another long password"})
+    assert r.status_code == 200 and "User created." in r.text and "new@example.com" in r.text
+    r = client.post("/console/admin/workflows/create",
+                    data={"csrf": _csrf(page.text), "name": "refunds",
+                          "owner": "olivia@example.com", "backups": "new@example.com",
+                          "groups": "release-reviewers"})
+    assert "Workflow created." in r.text and "refunds" in r.text
+    r = client.post("/console/admin/agents/create",
+                    data={"csrf": _csrf(page.text), "name": "refund-bot",
+                          "owner": "olivia@example.com", "workflows": "refunds",
+                          "kinds": "payments.*"})
+    token = re.search(r"<code>(so_agent_[^<]+)</code>", r.text)
+    assert token and "shown once" in r.text
+    assert token.group(1) not in client.get("/console/admin/agents").text
+    r = client.post("/console/admin/workflows/create",
+                    data={"csrf": _csrf(page.text), "name": "refunds",
+                          "owner": "olivia@example.com"})
+    assert r.status_code == 409 and "exists" in r.text
+    sign_in(client, "rita@example.com")
+    r = client.post("/console/admin/users/create",
+                    data={"csrf": _csrf(client.get("/console/inbox").text),
+                          "email": "x@example.com", "name": "X", "role_admin": "on"})
+    assert r.status_code == 403
+
+
 def _decision(reviewer: str, workflow: str, verdict: str, dwell: float,
               at: datetime) -> dict[str, Any]:
     return {"reviewer_id": reviewer, "workflow": workflow, "verdict": verdict,

@@ -62,6 +62,10 @@ def _proposals() -> list[tuple[str, ActionRequest]]:
                            impact="customer-facing API; rollback takes ~5 minutes",
                            inputs=(InputRef("github", "PR #1289", "fix: retry budget"),),
                            on_behalf_of="rita@example.com")),
+        ("deploy-bot", req("prod-deploys", "deploy.release", "staging/payments-api",
+                           {"version": "2.15.0-rc1", "environment": "staging"},
+                           "Deploy the 2.15.0 release candidate to staging for the nightly "
+                           "soak test.", impact="staging only; no customer traffic")),
         ("deploy-bot", req("iam-changes", "iam.grant", "user:contractor-17",
                            {"role": "prod-db-readonly", "duration": "8h"},
                            "Grant the contractor read-only production database access for "
@@ -131,9 +135,22 @@ def seed_demo(settings: Settings, *, url: str) -> None:
             token_file.chmod(0o600)
         typer.echo("")
         typer.echo(f"signoff demo is ready at {url}")
-        typer.echo(f"  console: {url}/  sign in as olivia@example.com, frank@example.com, "
+        typer.echo(f"  console: {url}/console  sign in as olivia@example.com, frank@example.com, "
                    f"rita@example.com or audrey@example.com (auditor)")
         typer.echo(f"  password for every demo person: {DEMO_PASSWORD}")
         typer.echo("  admin: admin@example.com / signoff-demo-admin")
-        typer.echo(f"  agent tokens: {settings.data_dir / 'demo-agent-tokens.txt'}")
-        typer.echo(f"  try: curl -s {url}/v1/inbox -H 'Authorization: Bearer <token>'")
+        tokens = settings.data_dir / "demo-agent-tokens.txt"
+        typer.echo(f"  agent tokens: {tokens}")
+        typer.echo("")
+        typer.echo("What to try:")
+        typer.echo("  1. Sign in as frank@example.com, open the EUR 5,400 refund in the inbox, "
+                   "read it for the review time shown, then approve or reject with a rationale.")
+        typer.echo("  2. Propose as an agent (low risk runs at once, high risk waits for you):")
+        typer.echo(f"     TOKEN=$(grep support-bot {tokens} | cut -d= -f2)")
+        typer.echo(f"     curl -s {url}/v1/actions -H \"Authorization: Bearer $TOKEN\" "
+                   "-H 'content-type: application/json' -d '{\"workflow\":\"refunds\","
+                   "\"kind\":\"payments.send\",\"target\":\"cus_1\","
+                   "\"params\":{\"amount\":20}}'")
+        typer.echo("  3. Pull the kill switch:  signoff agent suspend support-bot --reason test")
+        typer.echo("  4. Check the record:      signoff audit verify && "
+                   "signoff evidence --since 2020-01-01 --format md")

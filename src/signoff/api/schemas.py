@@ -31,7 +31,8 @@ class InputIn(_Strict):
 
 class ActionCreate(_Strict):
     workflow: str = Field(..., min_length=1, max_length=200)
-    kind: str = Field(..., min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+    kind: str = Field(..., min_length=1, max_length=200,
+                      pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
     target: str = Field("", max_length=2_000)
     params: dict[str, Any] = Field(default_factory=dict)
     summary: str = ""
@@ -41,6 +42,8 @@ class ActionCreate(_Strict):
     parent_id: str | None = Field(None, max_length=40)
     chain: list[str] = Field(default_factory=list, max_length=100)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    redeem: bool = Field(False, description="Redeem at once if the policy allows it outright "
+                                            "(answer: status executing).")
 
 
 class ReviewCreate(_Strict):

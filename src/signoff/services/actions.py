@@ -67,10 +67,17 @@ def _requester_id(uow: Any, on_behalf_of: str | None) -> str | None:
     return human.id if human is not None else None
 
 
-def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequest
-                  ) -> tuple[Action, bool]:
+def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequest, *,
+                  redeem: bool = False) -> tuple[Action, bool]:
+    """Classify and record a proposal; see :func:`_submit`.
+
+    ``redeem=True`` asks that an action the policy allows outright be redeemed in the same
+    transaction (status ``executing``), saving the agent a second round trip: the world was
+    checked a moment ago in this very transaction, and the grant is spent, so it cannot run
+    twice. Work that waits for approval is unaffected.
+    """
     try:
-        return _submit(ctx, principal, request)
+        return _submit(ctx, principal, request, redeem=redeem)
     except DuplicateIdempotencyKey:
         # Another request with this key committed first: answer with its result.
         digest = validate_request(ctx, request)
@@ -82,8 +89,8 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
         return first, False
 
 
-def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest
-            ) -> tuple[Action, bool]:
+def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *,
+            redeem: bool) -> tuple[Action, bool]:
     """Classify and record a proposal. Returns the action and whether it was created now.
 
     A fresh action's grant (if any) is left on ``action.new_grant`` so the caller can answer
@@ -176,6 +183,9 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest
             action.decided_at = now
             action.post_review = decision.mode is Mode.ALLOW_AND_REVIEW or \
                 in_post_review_sample(action_id, req.post_review_sample)
+        redeem_now = redeem and status is ActionStatus.ALLOWED and request.kind != ELEVATE_KIND
+        if redeem_now:
+            action.status = ActionStatus.EXECUTING  # stored once, already running
         uow.actions.add(action)
         data: dict[str, Any] = {
             "status": status.value, "tier": action.tier, "mode": action.mode,
@@ -187,10 +197,16 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest
         if shadow is not None:
             data["shadow"] = shadow
         if status is ActionStatus.ALLOWED:
-            action.new_grant = issue_grant(ctx, uow, action, principal)
+            action.new_grant = issue_grant(ctx, uow, action, principal,
+                                           redeemed_by=principal.actor if redeem_now else None)
             data["jti"] = action.new_grant.jti
         uow.record(ctx.event("action.submitted", principal, action_id=action_id,
                              agent_id=agent.id, workflow=workflow.name, data=data, at=now))
+        if redeem_now:
+            uow.record(ctx.event("grant.redeemed", principal, action_id=action_id,
+                                 agent_id=agent.id, workflow=workflow.name, at=now,
+                                 data={"jti": action.new_grant.jti, "digest": digest,
+                                       "with": "proposal"}))
         if action.new_grant is not None and request.kind == ELEVATE_KIND:
             apply_elevation(ctx, uow, action, action.new_grant, "system:policy")
         uow.commit()

@@ -17,8 +17,9 @@ from signoff.services.context import ServiceContext
 __all__ = ["issue_grant", "lapse", "redeem_grant", "report_outcome"]
 
 
-def issue_grant(ctx: ServiceContext, uow: Any, action: Action, principal: Principal | str
-                ) -> Grant:
+def issue_grant(ctx: ServiceContext, uow: Any, action: Action, principal: Principal | str,
+                *, redeemed_by: str | None = None) -> Grant:
+    """Sign and store a grant; ``redeemed_by`` stores it already spent (redeem-on-propose)."""
     now = ctx.now()
     ttl = int(action.requirements.get("grant_ttl") or 300)
     jti = "gr_" + secrets.token_hex(12)
@@ -27,7 +28,8 @@ def issue_grant(ctx: ServiceContext, uow: Any, action: Action, principal: Princi
                           digest=action.digest, jti=jti, now=now, ttl_seconds=ttl)
     token = ctx.signer.sign(claims.as_dict())
     grant = Grant(jti=jti, action_id=action.id, token=token, digest=action.digest,
-                  kid=ctx.signer.kid, issued_at=now, expires_at=now + timedelta(seconds=ttl))
+                  kid=ctx.signer.kid, issued_at=now, expires_at=now + timedelta(seconds=ttl),
+                  redeemed_at=now if redeemed_by else None, redeemed_by=redeemed_by)
     uow.grants.add(grant, agent_id=action.agent_id, workflow=action.workflow)
     return grant
 
@@ -130,8 +132,9 @@ def report_outcome(ctx: ServiceContext, principal: Principal, action_id: str, *,
         if action is None:
             raise NotFound(f"no action {action_id}")
         grant = uow.grants.for_action(action_id)
+        redeemer = grant.redeemed_by if grant is not None else None
         allowed = (principal.is_agent and principal.id == action.agent_id) or \
-            principal.has(Role.ADMIN) or (grant is not None and grant.redeemed_by == principal.actor)
+            principal.has(Role.ADMIN) or redeemer == principal.actor
         if not allowed:
             raise forbid(ctx, principal, "only the agent or the executor may report the outcome",
                          uow=uow, action_id=action_id)

@@ -120,3 +120,21 @@ def test_only_the_agent_an_executor_or_admin_redeems(world) -> None:
     as_executor = Principal(kind=PrincipalKind.AGENT, id=executor.id)
     assert redeem_grant(world.ctx, as_executor, token=grant.token,
                         digest=action.digest)["status"] == ActionStatus.EXECUTING.value
+
+
+def test_redeem_on_propose_spends_the_grant_in_the_same_transaction(world) -> None:
+    from signoff.services.actions import submit_action
+    from tests.integration.core.helpers import request
+
+    action, _ = submit_action(world.ctx, world.agent, request("draft.reply"), redeem=True)
+    assert action.status is ActionStatus.EXECUTING
+    grant = grant_of(world, action.id)
+    assert grant.redeemed_at is not None and grant.redeemed_by == f"agent:{world.agent.id}"
+    with pytest.raises(AlreadyRedeemed):
+        redeem_grant(world.ctx, world.agent, token=grant.token, digest=action.digest)
+    report_outcome(world.ctx, world.agent, action.id, status="succeeded", detail="done")
+    types = [e["type"] for e in events(world, action.id)]
+    assert types[:2] == ["action.submitted", "grant.redeemed"]
+    # Work that needs approval is not touched by the flag.
+    held, _ = submit_action(world.ctx, world.agent, request("deploy.release"), redeem=True)
+    assert held.status is ActionStatus.PENDING and grant_of(world, held.id) is None

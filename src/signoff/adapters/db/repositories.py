@@ -402,7 +402,8 @@ class SqlGrantRepository(_Repo):
         self.conn.execute(t.grants.insert(), dict(
             jti=g.jti, action_id=g.action_id, agent_id=agent_id, workflow=workflow,
             token=g.token, digest=g.digest, kid=g.kid, issued_at=g.issued_at,
-            expires_at=g.expires_at, revoke_reason=""))
+            expires_at=g.expires_at, redeemed_at=g.redeemed_at, redeemed_by=g.redeemed_by,
+            revoke_reason=""))
 
     def get(self, jti: str, *, for_update: bool = False) -> Grant | None:
         row = self._one(t.grants, "jti", jti, for_update)

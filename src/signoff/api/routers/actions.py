@@ -46,7 +46,8 @@ def _request_of(body: ActionCreate, idempotency_key: str | None) -> ActionReques
 def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) -> Response:
     ctx = app_of(request).ctx
     principal = principal_of(request)
-    action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key))
+    action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key),
+                                            redeem=body.redeem)
     if created:
         return json_response(queries.build_record(
             action, principal, now=ctx.now(), reviews=[], grant=action.new_grant,

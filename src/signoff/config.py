@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, description="Largest request body accepted.")
     max_wait_seconds: float = Field(60.0, description="Longest long-poll a client may ask for.")
     sweep_interval: float = Field(1.0, description="Seconds between expiry/escalation sweeps.")
-    audit_chain: bool = Field(True, description="Hash-chain audit events (off only for benchmarks).")
+    audit_chain: bool = Field(True,
+                              description="Hash-chain audit events (off only for benchmarks).")
     audit_checkpoint_every: int = Field(
         1000, ge=1, description="Sign a checkpoint of the audit chain after this many events.")
     audit_checkpoint_seconds: float = Field(

@@ -46,7 +46,7 @@ def test_simultaneous_approvals_give_one_transition_and_one_grant(live_multi: Wo
     for a in actions:
         path = f"/v1/actions/{a['id']}/reviews"
         body = {"verdict": "approve", "rationale": "verified the release notes"}
-        results = _at_once([lambda w=w, s=s: ws.client(w, s).post(path, json=body)
+        results = _at_once([lambda w=w, s=s, p=path, b=body: ws.client(w, s).post(p, json=b)
                             for w, s in (("rita", 0), ("sid", _server(ws, 1)))])
         codes = sorted(r.status_code for r in results)
         assert codes == [200, 409], [r.text for r in results]
@@ -63,7 +63,7 @@ def test_simultaneous_redeems_give_exactly_one_200(live_multi: Workspace) -> Non
         action = propose(agent0, "draft.reply")
         token = agent0.get(f"/v1/actions/{action['id']}").json()["grant"]["token"]
         body = {"grant": token, "digest": action["digest"]}
-        results = _at_once([lambda c=c: c.post("/v1/grants/redeem", json=body)
+        results = _at_once([lambda c=c, b=body: c.post("/v1/grants/redeem", json=b)
                             for c in (agent0, agent1, agent0, agent1)])
         assert sorted(r.status_code for r in results) == [200, 409, 409, 409]
 
@@ -76,7 +76,7 @@ def test_a_decision_in_one_process_wakes_a_waiter_in_another(live_multi: Workspa
         action = propose(ws.client("agent"))
         answer: dict[str, Any] = {}
 
-        def wait(aid: str = action["id"]) -> None:
+        def wait(aid: str = action["id"], answer: dict[str, Any] = answer) -> None:
             answer["body"] = waiter_client.get(f"/v1/actions/{aid}/wait",
                                                params={"timeout": 20}).json()
             answer["at"] = time.monotonic()
@@ -115,7 +115,8 @@ def test_simultaneous_proposals_with_one_idempotency_key_make_one_action(
     for round_ in range(ROUNDS):
         body = {"workflow": "prod-deploys", "kind": "draft.reply", "target": "t",
                 "params": {"round": round_}, "idempotency_key": f"same-{round_}"}
-        results = _at_once([lambda c=c: c.post("/v1/actions", json=body) for c in clients])
+        results = _at_once([lambda c=c, b=body: c.post("/v1/actions", json=b)
+                            for c in clients])
         assert sorted(r.status_code for r in results) == [200, 200, 200, 201], \
             [r.text[:200] for r in results]
         assert len({r.json()["id"] for r in results}) == 1

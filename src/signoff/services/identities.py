@@ -157,7 +157,8 @@ def create_agent_token(ctx: ServiceContext, principal: Principal, agent_id: str,
         if agent is None:
             raise NotFound(f"no agent {agent_id}")
         if not (is_admin(principal) or (principal.is_human and agent.owner_id == principal.id)):
-            raise forbid(ctx, principal, "only admins or the agent's owner may issue its tokens", uow=uow)
+            raise forbid(ctx, principal, "only admins or the agent's owner may issue its tokens",
+                         uow=uow)
         record, plain = issue_token(ctx, uow, kind=PrincipalKind.AGENT, subject_id=agent_id,
                                     name=name)
         uow.record(ctx.event("token.created", principal, agent_id=agent_id,

@@ -19,8 +19,15 @@ from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
 from signoff.services.reviews import factors_of, quorum_of
 
-__all__ = ["action_record", "build_record", "get_action", "inbox", "list_actions", "post_review_queue",
-           "action_status"]
+__all__ = [
+    "action_record",
+    "action_status",
+    "build_record",
+    "get_action",
+    "inbox",
+    "list_actions",
+    "post_review_queue",
+]
 
 _TIER_RANK = {t.value: t.rank for t in Tier}
 

@@ -82,7 +82,8 @@ def resume_agent(ctx: ServiceContext, principal: Principal, agent_id: str) -> No
         if agent is None:
             raise NotFound(f"no agent {agent_id}")
         if not (is_admin(principal) or (principal.is_human and agent.owner_id == principal.id)):
-            raise forbid(ctx, principal, "only an admin or the agent's owner may resume it", uow=uow)
+            raise forbid(ctx, principal, "only an admin or the agent's owner may resume it",
+                         uow=uow)
         if agent.status is not AgentStatus.SUSPENDED:
             raise InvalidRequest(f"the agent is {agent.status}, not suspended")
         agent.status = AgentStatus.ACTIVE

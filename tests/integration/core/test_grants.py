@@ -11,7 +11,6 @@ from signoff.services import identities, stopping, workflows
 from signoff.services.grants import redeem_grant, report_outcome
 from signoff.services.reviews import review_action
 from signoff.services.sweeper import sweep
-
 from tests.conftest import ADMIN
 from tests.integration.core.helpers import events, propose, view
 

@@ -17,7 +17,6 @@ from signoff.services import identities, stopping, workflows
 from signoff.services.actions import cancel_action, submit_action
 from signoff.services.reviews import review_action
 from signoff.services.sweeper import sweep
-
 from tests.conftest import ADMIN
 from tests.integration.core.helpers import events, propose, request, view
 

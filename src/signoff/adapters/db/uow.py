@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t

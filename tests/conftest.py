@@ -210,16 +210,17 @@ def start_server(data_dir: Path, db_url: str | None = None, *, env: dict[str, st
              "--port", str(port), "--log-level", "warning"],
             stdout=fh, stderr=subprocess.STDOUT, env=full_env)
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=proc, log=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    with httpx.Client(timeout=1) as poll:  # one client: building one per poll costs an SSL setup
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+            try:
+                if poll.get(server.url + "/healthz").status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 

@@ -17,8 +17,6 @@ import anyio
 import typer
 
 from signoff.errors import SignoffError
-from signoff.mcp.config import load_config
-from signoff.mcp.server import serve_http, serve_stdio
 
 __all__ = ["mcp_gateway"]
 
@@ -41,6 +39,10 @@ def mcp_gateway(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log to stderr.")] = False,
 ) -> None:
     """Serve MCP to agents; gate every tool call through signoff (issue 7)."""
+    # Imported here: the MCP stack is heavy and every other command should start fast.
+    from signoff.mcp.config import load_config
+    from signoff.mcp.server import serve_http, serve_stdio
+
     logging.basicConfig(stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     gateway_config = load_config(config)

@@ -1,8 +1,10 @@
 """SDK figures against a real signoff server (issue 6, "Figures").
 
 1. Allowed-call overhead: the same function called N times plain and N times through a gate
-   the policy allows (propose, verify the grant offline, redeem, report the outcome); the
-   figure is (gated - plain) per call, median and p99.
+   the policy allows (propose with ``redeem: true``, verify the grant offline, run; the
+   outcome is reported by the client's background sender, so its write still competes with
+   the next call's proposal on the server); the figure is (gated - plain) per call, median
+   and p99.
 2. Approval-to-resume latency: gated calls wait for a human; the bench sends each approve
    request and measures until that gated function starts running.
 
@@ -153,8 +155,11 @@ def bench_intrinsic(calls: int) -> dict[str, float]:
                             "jti": "j", "iat": now, "exp": now + 60, "dig": digest,
                             "knd": body["kind"], "tgt": body["target"]}, key,
                            algorithm="EdDSA", headers={"kid": "k1"})
+        spent = bool(body.get("redeem"))
         record.update(digest=digest, params=body["params"],
-                      grant={"jti": "j", "state": "issued", "token": token})
+                      status="executing" if spent else "allowed",
+                      grant={"jti": "j", "state": "redeemed" if spent else "issued",
+                             "token": token})
         return httpx.Response(201, json=record)
 
     record: dict[str, Any] = {"id": "act_1", "status": "allowed", "tier": "low", "mode": "allow",
@@ -180,23 +185,22 @@ def bench_intrinsic(calls: int) -> dict[str, float]:
 
 def bench_breakdown(client: Client, workflow: str, calls: int) -> dict[str, float]:
     """Median milliseconds of each step of an allowed call, to show where the time goes."""
-    steps: dict[str, list[float]] = {k: [] for k in ("propose", "verify", "redeem", "outcome")}
+    steps: dict[str, list[float]] = {
+        k: [] for k in ("propose+redeem", "verify", "outcome (off the caller's path)")}
     for i in range(calls):
         params = {"i": i}
         t = time.perf_counter()
-        record = client.propose(workflow, "draft.bench", "doc", params)
-        steps["propose"].append(time.perf_counter() - t)
+        record = client.propose(workflow, "draft.bench", "doc", params, redeem=True)
+        steps["propose+redeem"].append(time.perf_counter() - t)
+        assert record.status == "executing"
         assert record.grant is not None and record.grant.token is not None
         digest = compute_digest(workflow, "draft.bench", "doc", params)
         t = time.perf_counter()
         client.verifier.verify(record.grant.token, digest, workflow=workflow)
         steps["verify"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        client.redeem(record.grant.token, digest)
-        steps["redeem"].append(time.perf_counter() - t)
-        t = time.perf_counter()
         client.report_outcome(record.id, "succeeded", "bench")
-        steps["outcome"].append(time.perf_counter() - t)
+        steps["outcome (off the caller's path)"].append(time.perf_counter() - t)
     return {k: statistics.median(v) * 1000 for k, v in steps.items()}
 
 
@@ -301,8 +305,15 @@ def write_report(path: Path, row: str, breakdown: str, argv: list[str]) -> None:
     notes = (
         f"\nWhere an allowed call's time goes (median per step): {breakdown}.\n\n"
         "Command: `python bench/bench_sdk.py " + " ".join(argv) + "`\n\n"
-        "An allowed gated call makes three sequential requests (propose, redeem, outcome); the\n"
-        "SDK's own work (binding, JSON check, digest, offline EdDSA verification) is the\n"
+        "An allowed gated call makes one request before the function runs: the proposal carries\n"
+        "`redeem: true`, so the server answers `executing` with the grant already spent in the\n"
+        "proposal's own transaction, and the SDK verifies it offline (signature, `dig`, aud,\n"
+        "exp) before running. The outcome is queued for the client's background sender\n"
+        "(`flush_outcomes()`, `close()`), so the caller does not wait for it; its server write\n"
+        "still competes with the next call's proposal on the single SQLite writer, which is\n"
+        "included in the overhead above. Before this change a call made three sequential\n"
+        "requests (propose, redeem, outcome): median 110.57 ms, p99 234.21 ms on the same host.\n"
+        "The SDK's own work (binding, JSON check, digest, offline EdDSA verification) is the\n"
         "`verify` step and the difference between the sum of steps and the total.\n"
     )
     path.write_text(header + row + "\n" + notes)

@@ -87,6 +87,7 @@ def test_a_low_tool_call_runs_through_the_gate(live: Live, agent: Callable[..., 
     [message] = tool_messages(result)
     assert message.content == "note:hours" and message.tool_call_id == call_id
     assert result["messages"][-1].content == "all done"
+    assert client.flush_outcomes(10)  # outcomes go out in the background
     [item] = live.call(live.admin_token, "GET", "/v1/actions",
                        params={"workflow": live.workflow, "status": "succeeded"})["items"][:1]
     record = live.call(live.admin_token, "GET", f"/v1/actions/{item['id']}")
@@ -141,6 +142,7 @@ def test_interrupt_surfaces_the_pending_approval_and_resumes_on_decision(
     final = graph.invoke(Command(resume=resume), config)
     assert ran == [{"customer": "cus_7", "amount": 12}]
     assert tool_messages(final)[-1].content == "refunded 12 to cus_7"
+    assert client.flush_outcomes(10)
     record = live.call(live.admin_token, "GET", f"/v1/actions/{action_id}")
     assert record["status"] == "succeeded" and record["idempotency_key"] == f"lg-{call_id}"
     assert len(live.call(live.admin_token, "GET", "/v1/actions",

@@ -30,6 +30,7 @@ def test_allowed_call_runs_and_reports_its_outcome(live: Live, agent: Agent) -> 
         return f"{title}: {words} words"
 
     assert draft("release notes") == "release notes: 100 words"
+    assert client.flush_outcomes(10)  # outcomes go out in the background
     record = client.get(seen[0])  # type: ignore[arg-type]
     assert record.status == "succeeded" and record.tier == "low"
     assert record.params == {"title": "release notes", "words": 100}
@@ -54,6 +55,7 @@ def test_held_call_waits_for_a_human_then_runs(live: Live, agent: Agent) -> None
         assert not ran.is_set()  # held: nothing runs before the human decides
         action_id = live.decide_next("approve")
         assert future.result(timeout=30) == "refunded"
+    assert client.flush_outcomes(10)
     record = client.get(action_id)
     assert record.status == "succeeded"
     assert [r.verdict for r in record.reviews] == ["approve"]
@@ -140,6 +142,7 @@ def test_failure_inside_the_function_is_reported_and_reraised(live: Live, agent:
     gate = client.gate(workflow=live.workflow, kind="draft.write", target="doc")
     with pytest.raises(ZeroDivisionError), gate.call(n=1) as ticket:
         _ = 1 / 0
+    assert client.flush_outcomes(10)
     record = client.get(ticket.action_id)  # type: ignore[arg-type]
     assert record.status == "failed" and record.outcome is not None
     assert "ZeroDivisionError" in record.outcome.detail

@@ -30,6 +30,7 @@ from signoff.client.base import (
 from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
 from signoff.client.handoff import Handoff, handing_off
 from signoff.client.models import ActionRecord, Redemption
+from signoff.client.outcomes import AsyncOutcomeSender
 from signoff.client.proposal import Impact, InputRef
 from signoff.client.transport import (
     OutcomeUnknown,
@@ -71,13 +72,19 @@ class AsyncClient:
         self._twin: Client | None = None
         self.verifier = GrantVerifier(s.base_url + JWKS_PATH, afetch=self.jwks,
                                       cache=self._shared.jwks_cache)
+        self._outcomes = AsyncOutcomeSender(self)
 
     @property
     def base_url(self) -> str:
         return self._shared.settings.base_url
 
-    async def aclose(self) -> None:
-        """Close this client and its sync twin, if one was built."""
+    async def aclose(self, timeout: float | None = 10.0) -> None:
+        """Send the outcomes still queued (up to ``timeout`` seconds), then close this client
+        and its sync twin, if one was built."""
+        if not await self.flush_outcomes(timeout):
+            log.warning("signoff: %d outcome(s) still queued at aclose()",
+                        self._outcomes.pending())
+        await self._outcomes.close(0)
         await self._http.aclose()
         if self._twin is not None:
             self._twin._http.close()
@@ -91,7 +98,7 @@ class AsyncClient:
     # -- transport ------------------------------------------------------------------------
     async def _send(self, method: str, path: str, *, json: Any = None,
               params: Mapping[str, Any] | None = None, retry: Retry = Retry.SAFE,
-              read_timeout: float | None = None) -> Any:
+              read_timeout: float | None = None, statuses: list[int] | None = None) -> Any:
         policy = self._shared.settings.retry
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if read_timeout is not None:
@@ -113,6 +120,8 @@ class AsyncClient:
                 await asyncio.sleep(policy.delay(attempt, response.headers.get("Retry-After")))
                 attempt += 1
                 continue
+            if statuses is not None:
+                statuses.append(response.status_code)
             return parse_answer(response)
 
     # -- actions --------------------------------------------------------------------------
@@ -121,14 +130,44 @@ class AsyncClient:
         summary: str = "", inputs: Iterable[InputRef | Mapping[str, Any]] | None = None,
         impact: Impact | Mapping[str, Any] | None = None, on_behalf_of: str | None = None,
         parent_id: str | None = None, chain: Iterable[str] | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, redeem: bool = False,
     ) -> ActionRecord:
-        """Propose an action; retried safely because every attempt carries the same key."""
+        """Propose an action; retried safely because every attempt carries the same key.
+
+        ``redeem=True`` asks the server to spend the grant of an action the policy allows
+        outright in the proposal's own transaction: the answer is then ``executing`` with the
+        (already redeemed) grant token, to be verified offline before running anything. See
+        ``_submit`` for why a replayed answer with a caller-chosen key raises ``OutcomeUnknown``.
+        """
         body = proposal_body(workflow, kind, target, params, summary=summary, inputs=inputs,
                              impact=impact, on_behalf_of=on_behalf_of, parent_id=parent_id,
                              chain=chain, idempotency_key=idempotency_key)
-        record = ActionRecord.parse(await self._send("POST", "/v1/actions", json=body))
+        return await self._submit(body, redeem=redeem, fresh_key=idempotency_key is None)
+
+    async def _submit(self, body: dict[str, Any], *, redeem: bool, fresh_key: bool) -> ActionRecord:
+        """``POST /v1/actions`` with a built body; ``fresh_key``: the key was made for this call.
+
+        Every retry of one call carries the same key, and a replay answers the first record.
+        With ``redeem=True`` that record is ``executing``: its grant was spent by the first
+        request whose answer was lost. Nothing has run yet, because the function runs only
+        after an answer reaches the caller, so running it once now is safe, *provided* no
+        other call used the key. That holds for a key made for this call (``fresh_key``); a
+        caller-chosen key (an adapter's tool-call id) may have been used by an earlier call
+        that got its answer and ran, so such a replay raises ``OutcomeUnknown`` and runs
+        nothing, as a lost redeem answer does.
+        """
+        if redeem:
+            body = {**body, "redeem": True}
+        statuses: list[int] = []
+        record = ActionRecord.parse(await self._send("POST", "/v1/actions", json=body,
+                                                  statuses=statuses))
         self._shared.remember(record)
+        if (redeem and not fresh_key and statuses and statuses[-1] != 201
+                and record.grant is not None and record.grant.state != "issued"):
+            raise OutcomeUnknown(
+                f"action {record.id} was proposed before with this idempotency key and its "
+                f"grant is {record.grant.state!r}; not run, so the action cannot run twice",
+                action_id=record.id)
         if self._shared.journal.pending() or self._shared.unreported:
             await self.flush()
         return record
@@ -182,6 +221,20 @@ class AsyncClient:
         body = outcome_body(status, detail)
         return await self._once(f"/v1/actions/{action_id}/outcome", body, action_id,
                           lambda r: r.outcome is not None)
+
+    def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
+        """Queue an outcome for the background task (needs a running loop); never raises a
+        network error."""
+        outcome_body(status, detail)  # a bad status is the caller's bug: raise it here
+        self._outcomes.submit(action_id, status, detail)
+
+    async def flush_outcomes(self, timeout: float | None = 10.0) -> bool:
+        """Wait until every queued outcome (this client's and its sync twin's) was sent or
+        given up on; ``False`` if ``timeout`` seconds passed first."""
+        done = await self._outcomes.flush(timeout)
+        if self._twin is not None and self._twin._outcomes.pending():
+            done = await asyncio.to_thread(self._twin.flush_outcomes, timeout) and done
+        return done
 
     async def _once(self, path: str, body: dict[str, Any], action_id: str,
               done: Callable[[ActionRecord], bool]) -> ActionRecord:

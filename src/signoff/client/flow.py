@@ -1,11 +1,13 @@
 """The steps of one gated call, in order, for the sync and the async client.
 
-acquire: propose -> (wait) -> refuse unless allowed/approved -> verify the grant offline against
-the locally computed digest -> redeem. finish: report the outcome. Each step either hands the
-next one what it needs or raises; nothing here swallows an error on the way to running the
-function (fail closed). The only soft spots are after the function ran: an outcome that cannot
-be reported is queued for ``flush()`` instead of turning a success into an exception (which
-could make a caller run it again).
+acquire: propose with ``redeem: true`` -> either ``executing`` (allowed outright: the server
+spent the grant in the proposal's own transaction) -> verify the grant offline against the
+locally computed digest -> run, one round trip in all; or ``pending`` -> wait -> refuse unless
+approved -> verify offline -> redeem. finish: queue the outcome for the client's background
+sender. Each step either hands the next one what it needs or raises; nothing here swallows an
+error on the way to running the function (fail closed). The only soft spots are after the
+function ran: the outcome is reported in the background (retried, then kept for ``flush()``)
+instead of turning a success into an exception (which could make a caller run it again).
 
 The two flavours are written out twice on purpose: a shared generator-based core would hide
 the control flow that a security review needs to read.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff.client.failopen import FailOpenRecord
 from signoff.client.models import ActionRecord, Redemption
+from signoff.client.transport import OutcomeUnknown
 from signoff.client.verify import GrantClaims
 from signoff.errors import (
     Cancelled,
@@ -48,7 +51,8 @@ _REFUSALS: dict[str, type[NotApproved]] = {
 class Ticket:
     """The right to run one call, held for the duration of the gated block.
 
-    ``record`` and ``claims`` are ``None`` only for a fail-open run (``fail_open`` is set).
+    ``record`` and ``claims`` are ``None`` only for a fail-open run (``fail_open`` is set);
+    ``redemption`` is ``None`` also when the proposal itself redeemed the grant (``executing``).
     Set ``result`` inside a ``with`` block to control the outcome summary that is reported.
     """
 
@@ -117,6 +121,17 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _spent_grant(record: ActionRecord) -> str:
+    """The token of a grant the server redeemed with the proposal (answer ``executing``)."""
+    if record.grant is None or not record.grant.token or record.grant.state != "redeemed":
+        raise ProtocolError(f"action {record.id} is executing but carries no redeemed grant")
+    return record.grant.token
+
+
+def _not_run(record: ActionRecord, exc: SignoffError) -> str:
+    return f"not run: the SDK refused the grant ({type(exc).__name__}: {exc})"[:500]
+
+
 def _expect(prepared: Prepared) -> dict[str, Any]:
     b = prepared.body
     return {"workflow": b["workflow"], "kind": b["kind"], "target": b["target"],
@@ -125,11 +140,24 @@ def _expect(prepared: Prepared) -> dict[str, Any]:
 
 def acquire(client: Client, gate: Gate, prepared: Prepared) -> Ticket:
     try:
-        record = client.propose(**prepared.propose_kwargs())
+        record = client._submit(prepared.body, redeem=True, fresh_key=prepared.own_key)
     except Unavailable as exc:
-        if not gate.fail_open_for:
+        if not gate.fail_open_for or isinstance(exc, OutcomeUnknown):
             raise
         return _fail_open(client, gate, prepared, exc)
+    if record.status == "executing":
+        # Allowed outright and already redeemed by the proposal: verify exactly as a grant
+        # about to be redeemed, and run nothing if it does not match these arguments. The
+        # grant is spent, so the action is closed with a failed outcome instead of left open.
+        try:
+            token = _spent_grant(record)
+            claims = client.verifier.verify(token, prepared.digest, **_expect(prepared))
+            if claims.action_id != record.id:
+                raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+        except SignoffError as exc:
+            client.report_outcome_later(record.id, "failed", _not_run(record, exc))
+            raise
+        return Ticket(prepared=prepared, record=record, claims=claims)
     if record.status == "pending":
         record = client.wait(record.id, timeout=gate.timeout)
         if record.status == "pending":
@@ -151,10 +179,7 @@ def finish(client: Client, gate: Gate, ticket: Ticket, exc: BaseException | None
         client.flush()
         return
     assert ticket.record is not None
-    try:
-        client.report_outcome(ticket.record.id, status, detail)
-    except SignoffError:
-        client.shared.note_unreported(ticket.record.id, status, detail)
+    client.report_outcome_later(ticket.record.id, status, detail)
 
 
 def _cancel_quietly(client: Client, action_id: str, gate: Gate) -> None:
@@ -166,11 +191,22 @@ def _cancel_quietly(client: Client, action_id: str, gate: Gate) -> None:
 
 async def aacquire(client: AsyncClient, gate: Gate, prepared: Prepared) -> Ticket:
     try:
-        record = await client.propose(**prepared.propose_kwargs())
+        record = await client._submit(prepared.body, redeem=True, fresh_key=prepared.own_key)
     except Unavailable as exc:
-        if not gate.fail_open_for:
+        if not gate.fail_open_for or isinstance(exc, OutcomeUnknown):
             raise
         return _fail_open(client, gate, prepared, exc)
+    if record.status == "executing":
+        # See acquire: already redeemed by the proposal; verify offline or run nothing.
+        try:
+            token = _spent_grant(record)
+            claims = await client.verifier.averify(token, prepared.digest, **_expect(prepared))
+            if claims.action_id != record.id:
+                raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+        except SignoffError as exc:
+            client.report_outcome_later(record.id, "failed", _not_run(record, exc))
+            raise
+        return Ticket(prepared=prepared, record=record, claims=claims)
     if record.status == "pending":
         record = await client.wait(record.id, timeout=gate.timeout)
         if record.status == "pending":
@@ -197,7 +233,4 @@ async def afinish(client: AsyncClient, gate: Gate, ticket: Ticket,
         await client.flush()
         return
     assert ticket.record is not None
-    try:
-        await client.report_outcome(ticket.record.id, status, detail)
-    except SignoffError:
-        client.shared.note_unreported(ticket.record.id, status, detail)
+    client.report_outcome_later(ticket.record.id, status, detail)

@@ -47,10 +47,15 @@ Dynamic = Any  # a value, or a callable of the call's params that computes it
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """One call, bound and checked: the proposal body and its locally computed digest."""
+    """One call, bound and checked: the proposal body and its locally computed digest.
+
+    ``own_key`` is true while the idempotency key in ``body`` was generated for this call only
+    (``keyed`` in the adapters sets a caller-chosen one): see ``Client._submit``.
+    """
 
     body: dict[str, Any]
     digest: str
+    own_key: bool = True
 
     @property
     def target(self) -> str:
@@ -197,7 +202,15 @@ class GateCall:
         assert self._ticket is not None
         return self._ticket
 
+    def _once(self) -> None:
+        # The idempotency key is this object's: a second entry after the first one got its
+        # grant would find the same (already spent) action and run the function again.
+        if self._ticket is not None:
+            raise InvalidRequest("a gated call runs once; build a new one with gate.call()",
+                                 field="idempotency_key")
+
     def __enter__(self) -> flow.Ticket:
+        self._once()
         client = self.gate.client.sync_twin()
         return self._enter(flow.acquire(client, self.gate, self.prepared))
 
@@ -207,6 +220,7 @@ class GateCall:
         flow.finish(self.gate.client.sync_twin(), self.gate, ticket, exc)
 
     async def __aenter__(self) -> flow.Ticket:
+        self._once()
         client = self.gate.client.async_twin()
         return self._enter(await flow.aacquire(client, self.gate, self.prepared))
 

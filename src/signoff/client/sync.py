@@ -29,6 +29,7 @@ from signoff.client.base import (
 from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
 from signoff.client.handoff import Handoff, handing_off
 from signoff.client.models import ActionRecord, Redemption
+from signoff.client.outcomes import OutcomeSender
 from signoff.client.proposal import Impact, InputRef
 from signoff.client.transport import (
     OutcomeUnknown,
@@ -70,14 +71,19 @@ class Client:
         self._twin: AsyncClient | None = None
         self.verifier = GrantVerifier(s.base_url + JWKS_PATH, fetch=self.jwks,
                                       cache=self._shared.jwks_cache)
+        self._outcomes = OutcomeSender(self)
 
     @property
     def base_url(self) -> str:
         return self._shared.settings.base_url
 
-    def close(self) -> None:
-        """Close the connections; an async twin (built to gate ``async def`` functions) is
-        closed with ``await client.async_twin().aclose()`` from its event loop."""
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Send the outcomes still queued (up to ``timeout`` seconds), then close the
+        connections; an async twin (built to gate ``async def`` functions) is closed with
+        ``await client.async_twin().aclose()`` from its event loop."""
+        if not self._outcomes.flush(timeout):
+            log.warning("signoff: %d outcome(s) still queued at close()",
+                        self._outcomes.pending())
         self._http.close()
 
     def __enter__(self) -> Client:
@@ -89,7 +95,7 @@ class Client:
     # -- transport ------------------------------------------------------------------------
     def _send(self, method: str, path: str, *, json: Any = None,
               params: Mapping[str, Any] | None = None, retry: Retry = Retry.SAFE,
-              read_timeout: float | None = None) -> Any:
+              read_timeout: float | None = None, statuses: list[int] | None = None) -> Any:
         policy = self._shared.settings.retry
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if read_timeout is not None:
@@ -111,6 +117,8 @@ class Client:
                 time.sleep(policy.delay(attempt, response.headers.get("Retry-After")))
                 attempt += 1
                 continue
+            if statuses is not None:
+                statuses.append(response.status_code)
             return parse_answer(response)
 
     # -- actions --------------------------------------------------------------------------
@@ -119,14 +127,44 @@ class Client:
         summary: str = "", inputs: Iterable[InputRef | Mapping[str, Any]] | None = None,
         impact: Impact | Mapping[str, Any] | None = None, on_behalf_of: str | None = None,
         parent_id: str | None = None, chain: Iterable[str] | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, redeem: bool = False,
     ) -> ActionRecord:
-        """Propose an action; retried safely because every attempt carries the same key."""
+        """Propose an action; retried safely because every attempt carries the same key.
+
+        ``redeem=True`` asks the server to spend the grant of an action the policy allows
+        outright in the proposal's own transaction: the answer is then ``executing`` with the
+        (already redeemed) grant token, to be verified offline before running anything. See
+        ``_submit`` for why a replayed answer with a caller-chosen key raises ``OutcomeUnknown``.
+        """
         body = proposal_body(workflow, kind, target, params, summary=summary, inputs=inputs,
                              impact=impact, on_behalf_of=on_behalf_of, parent_id=parent_id,
                              chain=chain, idempotency_key=idempotency_key)
-        record = ActionRecord.parse(self._send("POST", "/v1/actions", json=body))
+        return self._submit(body, redeem=redeem, fresh_key=idempotency_key is None)
+
+    def _submit(self, body: dict[str, Any], *, redeem: bool, fresh_key: bool) -> ActionRecord:
+        """``POST /v1/actions`` with a built body; ``fresh_key``: the key was made for this call.
+
+        Every retry of one call carries the same key, and a replay answers the first record.
+        With ``redeem=True`` that record is ``executing``: its grant was spent by the first
+        request whose answer was lost. Nothing has run yet, because the function runs only
+        after an answer reaches the caller, so running it once now is safe, *provided* no
+        other call used the key. That holds for a key made for this call (``fresh_key``); a
+        caller-chosen key (an adapter's tool-call id) may have been used by an earlier call
+        that got its answer and ran, so such a replay raises ``OutcomeUnknown`` and runs
+        nothing, as a lost redeem answer does.
+        """
+        if redeem:
+            body = {**body, "redeem": True}
+        statuses: list[int] = []
+        record = ActionRecord.parse(self._send("POST", "/v1/actions", json=body,
+                                                  statuses=statuses))
         self._shared.remember(record)
+        if (redeem and not fresh_key and statuses and statuses[-1] != 201
+                and record.grant is not None and record.grant.state != "issued"):
+            raise OutcomeUnknown(
+                f"action {record.id} was proposed before with this idempotency key and its "
+                f"grant is {record.grant.state!r}; not run, so the action cannot run twice",
+                action_id=record.id)
         if self._shared.journal.pending() or self._shared.unreported:
             self.flush()
         return record
@@ -180,6 +218,16 @@ class Client:
         body = outcome_body(status, detail)
         return self._once(f"/v1/actions/{action_id}/outcome", body, action_id,
                           lambda r: r.outcome is not None)
+
+    def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
+        """Queue an outcome for the background sender; never raises a network error."""
+        outcome_body(status, detail)  # a bad status is the caller's bug: raise it here
+        self._outcomes.submit(action_id, status, detail)
+
+    def flush_outcomes(self, timeout: float | None = 10.0) -> bool:
+        """Wait until every queued outcome was sent (or given up on, then kept for
+        ``flush()``); ``False`` if ``timeout`` seconds passed first."""
+        return self._outcomes.flush(timeout)
 
     def _once(self, path: str, body: dict[str, Any], action_id: str,
               done: Callable[[ActionRecord], bool]) -> ActionRecord:

@@ -25,7 +25,7 @@ __all__ = ["keyed", "prepare_keyed", "refusal_message"]
 
 def keyed(prepared: Prepared, key: str) -> Prepared:
     """The same call with a fixed idempotency key (so re-proposing finds the same action)."""
-    return replace(prepared, body={**prepared.body, "idempotency_key": key})
+    return replace(prepared, body={**prepared.body, "idempotency_key": key}, own_key=False)
 
 
 def prepare_keyed(gate: Gate, params: Mapping[str, Any], key: str, *,

@@ -5,7 +5,7 @@
 Starts real `signoff serve` processes (SQLite: one; PostgreSQL: two on one database), creates a
 workflow and an agent over the API, then measures:
   1. throughput: `wrk` (one thread, 16 connections) posting auto-allowed proposals;
-  2. latency at a fixed 200 proposals/s (open loop, Python asyncio), p50/p99;
+  2. latency at a fixed rate (``--rate``, default 200 proposals/s; open loop), p50/p99;
   3. decision-to-wake: a waiter long-polls, the owner cancels; time from the decision's answer
      to the waiter's answer (and from sending the decision), p50/p99.
 The load generator runs on the same 2-core machine as the server, so absolute figures are a
@@ -146,7 +146,8 @@ async def wake(urls: list[str], tokens: dict[str, str], rounds: int) -> tuple[li
     return after_answer, after_send
 
 
-def run(label: str, db_url: str | None, processes: int, seconds: int) -> dict[str, object]:
+def run(label: str, db_url: str | None, processes: int, seconds: int,
+        rate: float = 200) -> dict[str, object]:
     data_dir = Path(tempfile.mkdtemp(prefix="signoff-bench-"))
     env = setup(data_dir, db_url)
     servers = [start_server(data_dir, db_url, port=free_port()) for _ in range(processes)]
@@ -155,11 +156,11 @@ def run(label: str, db_url: str | None, processes: int, seconds: int) -> dict[st
         tokens = seed(urls[0], env["admin"])
         wrk(urls, tokens["agent"], 2)  # warm-up
         rps, errors = wrk(urls, tokens["agent"], seconds)
-        lat = asyncio.run(fixed_rate(urls, tokens["agent"], 200, seconds))
+        lat = asyncio.run(fixed_rate(urls, tokens["agent"], rate, seconds))
         woke, woke_send = asyncio.run(wake(urls, tokens, 50))
         return {"setup": label, "proposals_per_s": round(rps), "non_2xx": errors,
-                "p50_ms_at_200": round(pct(lat, 50) * 1000, 2),
-                "p99_ms_at_200": round(pct(lat, 99) * 1000, 2),
+                f"p50_ms_at_{rate:g}_per_s": round(pct(lat, 50) * 1000, 2),
+                f"p99_ms_at_{rate:g}_per_s": round(pct(lat, 99) * 1000, 2),
                 "wake_p50_ms": round(pct(woke, 50) * 1000, 2),
                 "wake_p99_ms": round(pct(woke, 99) * 1000, 2),
                 "decision_sent_to_wake_p50_ms": round(pct(woke_send, 50) * 1000, 2)}
@@ -172,15 +173,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--postgres", default=os.environ.get("SIGNOFF_TEST_POSTGRES_URL"))
+    ap.add_argument("--rate", type=float, default=200, help="fixed rate for the latency run")
     ap.add_argument("--out")
     args = ap.parse_args()
-    rows = [run("SQLite, 1 process", None, 1, args.seconds)]
+    rows = [run("SQLite, 1 process", None, 1, args.seconds, args.rate)]
     if args.postgres:
         os.environ["SIGNOFF_TEST_POSTGRES_URL"] = args.postgres
         from tests.conftest import fresh_pg_schema
         url = fresh_pg_schema()
         try:
-            rows.append(run("PostgreSQL, 2 processes", url, 2, args.seconds))
+            rows.append(run("PostgreSQL, 2 processes", url, 2, args.seconds, args.rate))
         finally:
             drop_pg_schema(url)
     for r in rows:

@@ -14,7 +14,7 @@ from signoff.domain.actions import (
 )
 from signoff.domain.approvals import EligibleFactor, in_post_review_sample, quorum_state
 from signoff.domain.identities import AgentStatus, Principal, Role
-from signoff.domain.policy import Mode, PolicyInput, Reason, Tier
+from signoff.domain.policy import SYSTEM_POLICY_ACTOR, Mode, PolicyInput, Reason, Tier
 from signoff.errors import (
     AgentSuspended,
     Conflict,
@@ -193,7 +193,9 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
             "policy_version": decision.policy_version, "digest": digest,
             "kind": request.kind, "target": request.target, "on_behalf_of": request.on_behalf_of,
             "parent_id": request.parent_id, "chain": list(request.chain),
-            "post_review": action.post_review}
+            "post_review": action.post_review,
+            # Allowed and denied work is decided by the policy, not by a person: say who.
+            "decided_by": None if status is ActionStatus.PENDING else SYSTEM_POLICY_ACTOR}
         if shadow is not None:
             data["shadow"] = shadow
         if status is ActionStatus.ALLOWED:

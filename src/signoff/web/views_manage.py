@@ -12,6 +12,7 @@ from signoff.domain.identities import Principal, Role
 from signoff.errors import NotFound, SignoffError
 from signoff.services import console, identities, queries, stopping, workflows
 from signoff.services.authz import require_role
+from signoff.services.elevations import list_elevations
 from signoff.web.charts import stacked_bars
 from signoff.web.support import Console, console_of
 
@@ -95,6 +96,9 @@ def _admin_page(request: Request, c: Console, section: str, *, notice: str | Non
     elif section == "agents":
         data["agents"] = identities.list_agents(c.ctx, p)
         data["tokens"] = {a.id: identities.list_tokens(c.ctx, p, a.id) for a in data["agents"]}
+        # Just-in-time elevations in force now (granted by an approved signoff.agent.elevate).
+        data["elevations"] = {a.id: [e for e in list_elevations(c.ctx, p, a.id) if e["active"]]
+                              for a in data["agents"]}
     return c.page(request, f"admin_{section}.html", session=session, section=section,
                   notice=notice, token=token, error=error,
                   status=error.status if error else 200, **data)

@@ -36,6 +36,7 @@ def test_low_risk_is_allowed_with_a_grant_and_an_audit_record(world) -> None:
     [event] = events(world, action.id)
     assert event["type"] == "action.submitted" and event["actor"] == f"agent:{world.agent.id}"
     assert event["data"]["policy_version"].startswith("builtin:")
+    assert event["data"]["decided_by"] == "system:policy"  # automatic decisions say who
 
 
 def test_high_risk_waits_for_a_human_and_the_review_clock(world, clock) -> None:

@@ -140,3 +140,18 @@ def test_elevations_endpoint(pworld: PolicyWorld) -> None:
                         json={"workflow": "prod-deploys", "kind": ELEVATE, "target": "agent/x",
                               "params": {**WANT, "duration": "48h"}, "summary": "more"})
         assert r.status_code == 422, r.text
+
+
+def test_the_console_shows_active_elevations(pworld: PolicyWorld) -> None:
+    import re
+
+    granted(pworld)
+    password = "a long enough password"
+    identities.update_user(pworld.ctx, ADMIN, pworld.admin.id, password=password)  # type: ignore[union-attr]
+    with TestClient(create_app(pworld.app, sweeper=False), base_url="https://testserver") as c:
+        login = c.get("/console/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
+        c.post("/console/login", data={"csrf": csrf, "email": "adam@example.com",
+                                       "password": password, "next": "/console/inbox"})
+        page = c.get("/console/admin/agents").text
+    assert "elevated" in page and "until" in page and "refunds" in page

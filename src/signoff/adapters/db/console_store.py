@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
-from signoff.adapters.db.repositories import audit_row
+from signoff.adapters.db.action_repositories import audit_row
 from signoff.adapters.db.tables_console import console_sessions
 from signoff.domain.actions import ActionStatus
 

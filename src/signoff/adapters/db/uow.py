@@ -15,17 +15,19 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
+from signoff.adapters.db.action_repositories import (
+    SqlActionRepository,
+    SqlAuditRepository,
+    SqlGrantRepository,
+    SqlOutcomeRepository,
+    SqlReviewRepository,
+)
 from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
 from signoff.adapters.db.policy_store import SqlElevationRepository, SqlShadowRepository
 from signoff.adapters.db.repositories import (
-    SqlActionRepository,
     SqlAgentRepository,
-    SqlAuditRepository,
-    SqlGrantRepository,
     SqlGroupRepository,
     SqlHumanRepository,
-    SqlOutcomeRepository,
-    SqlReviewRepository,
     SqlTokenRepository,
     SqlWorkflowRepository,
 )

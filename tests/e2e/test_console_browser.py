@@ -6,6 +6,8 @@ workspace (the review clocks of the first test run while the later ones work).
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +29,10 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+# Screenshots go to a scratch folder so a test run leaves the tree clean; refresh the README's
+# pictures with SIGNOFF_SCREENSHOT_DIR=docs/img python -m pytest tests/e2e/test_console_browser.py
+IMG = Path(os.environ.get("SIGNOFF_SCREENSHOT_DIR")
+           or Path(tempfile.gettempdir()) / "signoff-screenshots")
 
 HOSTILE_SUMMARY = (
     '<script>window.__pwned = 1; alert("script")</script>'

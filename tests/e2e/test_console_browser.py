@@ -76,6 +76,8 @@ def _start(data_dir: Path, url: str) -> LiveServer:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     if not Path(CHROMIUM).exists():
+        if os.environ.get("SIGNOFF_REQUIRE_BROWSER"):  # CI: the browser tests must run
+            pytest.fail("SIGNOFF_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     data_dir = tmp_path_factory.mktemp("console") / "data"
     url = f"sqlite:///{data_dir.parent / 'signoff.db'}"

@@ -135,7 +135,7 @@ def reveal(text: str, *, max_findings: int = MAX_FINDINGS) -> Revealed:
     """Split ``text`` into plain runs and markers for every suspicious character.
 
     Past ``max_findings`` the rest of the text is one run in which every hidden or control
-    character is still replaced, by plain ``⟦U+XXXX⟧`` text (``more`` counts them), so a
+    character is still replaced, by plain ``⟦U+202E⟧``-style text (``more`` counts them), so a
     megabyte of bidi controls costs one substitution pass, not a million objects.
     """
     result = Revealed(length=len(text))

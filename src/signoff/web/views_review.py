@@ -7,6 +7,7 @@ signed-in human (``queries.get_action`` records ``review.viewed`` and starts the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -106,26 +107,30 @@ async def decide(request: Request, action_id: str) -> Response:
     c = console_of(request)
     session, form = await c.posted(request)
     verdict = form.get("verdict", "")
-    try:
-        await run_in_threadpool(reviews.review_action, c.ctx, session.principal, action_id,
-                                verdict=verdict, rationale=form.get("rationale", ""))
-    except SignoffError as exc:
-        return await run_in_threadpool(render_action, request, c, session, action_id,
-                                       error=exc)
-    return RedirectResponse(f"/console/actions/{action_id}?done={verdict}", status_code=303)
+    return await _act_on(request, c, session, action_id, verdict,
+                         lambda: reviews.review_action(c.ctx, session.principal, action_id,
+                                                       verdict=verdict,
+                                                       rationale=form.get("rationale", "")))
 
 
 @router.post("/actions/{action_id}/cancel")
 async def cancel(request: Request, action_id: str) -> Response:
     c = console_of(request)
     session, form = await c.posted(request)
+    return await _act_on(request, c, session, action_id, "cancel",
+                         lambda: actions.cancel_action(c.ctx, session.principal, action_id,
+                                                       reason=form.get("reason", "")))
+
+
+async def _act_on(request: Request, c: Any, session: Any, action_id: str, done: str,
+                  use_case: Callable[[], object]) -> Response:
+    """Run a use case from the action page: back to the page with the outcome, or the error."""
     try:
-        await run_in_threadpool(actions.cancel_action, c.ctx, session.principal, action_id,
-                                reason=form.get("reason", ""))
+        await run_in_threadpool(use_case)
     except SignoffError as exc:
         return await run_in_threadpool(render_action, request, c, session, action_id,
                                        error=exc)
-    return RedirectResponse(f"/console/actions/{action_id}?done=cancel", status_code=303)
+    return RedirectResponse(f"/console/actions/{action_id}?done={done}", status_code=303)
 
 
 @router.get("/post-review")

@@ -9,7 +9,6 @@ processes hear of a change when, and only when, it is committed.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from signoff.adapters.db.repositories import (
     SqlTokenRepository,
     SqlWorkflowRepository,
 )
+from signoff.adapters.db.writer_lock import SqliteWriterLock, writer_lock_for
 from signoff.domain.audit import AuditEvent, chain_hash, event_body
 from signoff.errors import Unavailable
 
@@ -38,20 +38,10 @@ __all__ = ["SqlUnitOfWork", "WAKE_CHANNEL"]
 
 WAKE_CHANNEL = "signoff_wake"
 
-# SQLite allows one writer; its busy handler makes waiting writers sleep in growing steps
-# (up to 100 ms), which wrecks latency under concurrency. Writers in this process queue on a
-# lock instead and reach BEGIN IMMEDIATE one at a time; other processes still meet the
-# busy timeout. Re-entrant so a nested writer in one thread fails on the busy timeout rather
-# than hanging.
-_SQLITE_WRITERS: dict[int, threading.RLock] = {}
-_SQLITE_WRITERS_GUARD = threading.Lock()
-
-
-def _writer_lock(engine: sa.Engine) -> threading.RLock | None:
+def _writer_lock(engine: sa.Engine) -> SqliteWriterLock | None:
     if engine.dialect.name != "sqlite":
         return None
-    with _SQLITE_WRITERS_GUARD:
-        return _SQLITE_WRITERS.setdefault(id(engine), threading.RLock())
+    return writer_lock_for(engine.url.database)
 
 
 class SqlUnitOfWork:

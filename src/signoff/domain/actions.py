@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import rfc8785
-
+from signoff.domain.canonical import canonical_json
 from signoff.errors import InvalidRequest, PayloadTooLarge
 
 __all__ = [
@@ -100,11 +99,6 @@ class ActionRequest:
     @property
     def digest(self) -> str:
         return compute_digest(self.workflow, self.kind, self.target, self.params)
-
-
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JCS) bytes: the one serialisation that is hashed and signed."""
-    return rfc8785.dumps(value)
 
 
 def compute_digest(workflow: str, kind: str, target: str, params: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from signoff.client.base import (
 )
 from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
 from signoff.client.handoff import Handoff, handing_off
+from signoff.client.http11 import AsyncHTTP11Transport
 from signoff.client.models import ActionRecord, Redemption
 from signoff.client.outcomes import AsyncOutcomeSender
 from signoff.client.proposal import Impact, InputRef
@@ -67,8 +68,9 @@ class AsyncClient:
             base_url, token, timeout=timeout, retry=retry, transport=transport,
             memory=tier_memory, journal=fail_open_journal)
         s = self._shared.settings
+        # Without a caller's transport, the SDK's lean HTTP/1.1 transport (see ``http11``).
         self._http = httpx.AsyncClient(base_url=s.base_url, headers=s.headers(), timeout=s.timeout,
-                                  transport=s.transport)
+                                       transport=s.transport or AsyncHTTP11Transport())
         self._twin: Client | None = None
         self.verifier = GrantVerifier(s.base_url + JWKS_PATH, afetch=self.jwks,
                                       cache=self._shared.jwks_cache)

@@ -6,9 +6,11 @@ with its grant already spent in the proposal's transaction, so after the offline
 workflow, kind, target, digest of the frozen bytes) it is forwarded with no second round trip.
 A call approved by a human is redeemed as before.
 
-Outcomes (what the upstream answered, with its SHA-256) are reported in the background after
-the answer has gone back to the agent, so the audit story ends with what actually happened
-without adding a round trip to every call; ``Gateway.aclose`` waits for the ones in flight.
+Outcomes (what the upstream answered, with its SHA-256) are queued on the agent's SDK client
+and sent by its background sender after the answer has gone back to the agent, so the audit
+story ends with what actually happened without adding a round trip to every call. The sender
+retries while signoff is unreachable, keeps what it could not send for ``flush()``, and the
+pool's ``aclose`` (gateway shutdown) waits for the queue to drain.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import anyio.abc
 import mcp_types as types
 
 from signoff.client import ActionRecord, AsyncClient
@@ -91,12 +92,10 @@ def _text_excerpt(result: types.CallToolResult, limit: int = 300) -> str:
 class Gateway:
     """The policy enforcement point between agents and their MCP servers."""
 
-    def __init__(self, config: GatewayConfig, upstreams: Upstreams, pool: AgentPool,
-                 task_group: anyio.abc.TaskGroup) -> None:
+    def __init__(self, config: GatewayConfig, upstreams: Upstreams, pool: AgentPool) -> None:
         self.config = config
         self.upstreams = upstreams
         self.pool = pool
-        self._tg = task_group
 
     # -- tools/list ----------------------------------------------------------------------
     async def list_tools(self, identity: AgentIdentity) -> list[types.Tool]:
@@ -247,11 +246,8 @@ class Gateway:
                                  "excerpt": _text_excerpt(result)}))
         return result
 
-    def _report(self, client: AsyncClient, action_id: str, status: str, detail: str) -> None:
-        async def send() -> None:
-            try:
-                await client.report_outcome(action_id, status, detail)
-            except SignoffError as exc:
-                log.warning("signoff: outcome of %s not reported: %s", action_id, exc)
-
-        self._tg.start_soon(send)
+    @staticmethod
+    def _report(client: AsyncClient, action_id: str, status: str, detail: str) -> None:
+        """Queue the outcome on the agent's client: sent in the background, retried, flushed
+        when the pool closes; never on the call's path."""
+        client.report_outcome_later(action_id, status, detail)

@@ -73,6 +73,7 @@ class AgentPool:
         self.cache_seconds = cache_seconds
         self.max_agents = max_agents
         self._entries: dict[str, _Entry] = {}
+        self._retired: list[AsyncClient] = []  # evicted clients: closed (outcomes flushed) later
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
     def client(self, token: str) -> AsyncClient:
@@ -80,7 +81,7 @@ class AgentPool:
         if entry is None:
             if len(self._entries) >= self.max_agents:
                 oldest = min(self._entries, key=lambda t: self._entries[t].checked_at)
-                self._entries.pop(oldest)
+                self._retired.append(self._entries.pop(oldest).client)
             entry = _Entry(AsyncClient(self.base_url, token, timeout=self.timeout))
             self._entries[token] = entry
         return entry.client
@@ -107,9 +108,12 @@ class AgentPool:
         return identity
 
     async def aclose(self) -> None:
-        for entry in list(self._entries.values()):
-            await entry.client.aclose()
+        """Close every client; each first sends the outcomes still queued on it."""
+        clients = [entry.client for entry in self._entries.values()] + self._retired
         self._entries.clear()
+        self._retired.clear()
+        for client in clients:
+            await client.aclose()
         await self._http.aclose()
 
 

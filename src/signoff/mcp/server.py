@@ -21,7 +21,6 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
-from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
@@ -30,6 +29,7 @@ from signoff.errors import ConfigurationError, SignoffError, Unauthenticated
 from signoff.mcp.config import GatewayConfig
 from signoff.mcp.gateway import Gateway
 from signoff.mcp.identity import AGENT_TOKEN_ENV, AgentPool, AgentTokenVerifier
+from signoff.mcp.stdio import stdio_streams
 from signoff.mcp.upstream import open_upstreams
 
 __all__ = ["build_server", "http_app", "open_gateway", "serve_http", "serve_stdio"]
@@ -42,12 +42,13 @@ INTERNAL_ERROR = -32603
 
 @asynccontextmanager
 async def open_gateway(config: GatewayConfig) -> AsyncIterator[Gateway]:
-    """Upstreams connected, agent pool ready, background outcome reports drained on exit."""
+    """Upstreams connected, agent pool ready; queued outcome reports are flushed on exit (the
+    pool's ``aclose`` drains every agent client's outcome queue)."""
     pool = AgentPool(config.signoff_url(), timeout=config.signoff.timeout,
                      cache_seconds=config.agent_cache_seconds)
     try:
-        async with open_upstreams(config) as upstreams, anyio.create_task_group() as tg:
-            yield Gateway(config, upstreams, pool, tg)
+        async with open_upstreams(config) as upstreams:
+            yield Gateway(config, upstreams, pool)
     finally:
         with anyio.CancelScope(shield=True):
             await pool.aclose()
@@ -105,7 +106,7 @@ async def serve_stdio(config: GatewayConfig, token: str | None = None) -> None:
             raise ConfigurationError(f"{AGENT_TOKEN_ENV}: {exc.detail}") from None
         log.info("signoff mcp-gateway: serving agent %s over stdio", identity.id)
         server = build_server(gateway, fixed_token=token)
-        async with stdio_server() as (read, write):
+        async with stdio_streams() as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
 

@@ -7,6 +7,7 @@ grant cannot be spent for other arguments: the server refuses a redeem whose dig
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -67,3 +68,14 @@ async def test_the_upstream_receives_exactly_the_approved_params(live: Live,
     echoed = [r["args"] for r in ran if r["tool"] == "echo" and r["args"]["text"] == "exact"]
     approved = [a["params"] for a in live.actions() if a["params"].get("text") == "exact"]
     assert echoed == approved == [{"text": "exact", "n": 7}]
+
+
+
+@pytest.mark.parametrize("args", [
+    {}, {"text": "é😀\u2028\"\\", "n": -0.0, "f": 1e21, "g": 0.1},
+    {"€": 1, "😀": [None, True, {"b": 1, "a": 2}], "a": "x", "Z": []},
+])
+@pytest.mark.parametrize("target", ["echo", "ré\"po\n", "😀"])
+def test_the_digest_built_around_the_frozen_bytes_is_rfc8785(args: dict, target: str) -> None:
+    call = dataclasses.replace(plan_call(CONFIG, ECHO, args), target=target)
+    assert call.digest == compute_digest(call.workflow, call.kind, target, call.params())

@@ -45,9 +45,15 @@ class PlannedCall:
 
     @property
     def digest(self) -> str:
-        """``sha256:`` + SHA-256 of the RFC 8785 JSON of ``{workflow, kind, target, params}``."""
-        body = rfc8785.dumps({"workflow": self.workflow, "kind": self.kind,
-                              "target": self.target, "params": self.params()})
+        """``sha256:`` + SHA-256 of the RFC 8785 JSON of ``{workflow, kind, target, params}``.
+
+        Built around the frozen bytes instead of canonicalising the arguments a second time:
+        RFC 8785 is compositional (a member's value is its own canonical form) and the four
+        keys sort as kind < params < target < workflow.
+        """
+        body = b"".join((b'{"kind":', rfc8785.dumps(self.kind), b',"params":', self.params_bytes,
+                         b',"target":', rfc8785.dumps(self.target), b',"workflow":',
+                         rfc8785.dumps(self.workflow), b"}"))
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
     def params(self) -> dict[str, Any]:

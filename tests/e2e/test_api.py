@@ -106,6 +106,10 @@ BAD = [
                                       "params": {}}}, 403, "forbidden"),
     ("post", "/v1/actions", {"json": {"workflow": "prod-deploys", "kind": "deploy.x",
                                       "params": {}, "surprise": 1}}, 422, "invalid_request"),
+    ("post", "/v1/actions", {"json": {"workflow": "prod-deploys", "kind": "deploy.x",
+                                      "params": {}}, "headers": {"Idempotency-Key": "k" * 201}},
+     422, "invalid_request"),
+    ("post", "/v1/actions", {"content": b"[1, 2]"}, 422, "invalid_request"),
     ("get", "/v1/actions/act_nope", {}, 404, "not_found"),
     ("post", "/v1/actions/act_nope/reviews", {"json": {"verdict": "approve"}}, 403, "forbidden"),
     ("post", "/v1/grants/redeem", {"json": {"grant": "abc", "digest": "sha256:00"}}, 403,
@@ -177,5 +181,12 @@ def test_roles_are_enforced(live: Workspace) -> None:
 def test_openapi_and_metrics(live: Workspace) -> None:
     spec = httpx.get(live.url + "/openapi.json").json()
     assert "/v1/actions" in spec["paths"]
+    # The proposal body is parsed by hand on the hot path; it must still be documented.
+    post = spec["paths"]["/v1/actions"]["post"]
+    ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"workflow", "kind", "params", "redeem"} <= set(body["properties"])
+    assert body["properties"]["impact"]["$ref"].rsplit("/", 1)[1] in spec["components"]["schemas"]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     text = httpx.get(live.url + "/metrics").text
     assert "signoff_http_requests_total" in text and "signoff_audit_seq" in text

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from signoff.api.metrics import Metrics
 from signoff.api.policy_lifecycle import start_policy_hooks
 from signoff.api.problems import install_problem_handlers, problem_response
+from signoff.api.responses import document_bodies
 from signoff.api.routers import actions, audit, fail_open, identities, meta, policy, workflows
 from signoff.api.routers.audit import checkpoint_forever
 from signoff.bootstrap import Signoff
@@ -107,6 +108,7 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
         app.include_router(module.router)
     for router in extra_routers or []:
         app.include_router(router)
+    document_bodies(app)
     mount_console(app, signoff)
     app.add_middleware(BodyLimit, limit=signoff.settings.max_body_bytes, metrics=metrics)
     return app

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from signoff.api.deps import app_of, principal_of
-from signoff.api.responses import json_response
+from signoff.api.responses import json_body, json_response, parse_body
 from signoff.api.schemas import (
     ActionCreate,
     CancelBody,
@@ -57,11 +57,18 @@ def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) 
                                                    timeline=False))
 
 
-@router.post("/v1/actions", status_code=201, response_model=None)
-async def propose(body: ActionCreate, request: Request,
-                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None
-                  ) -> Response:
+# The body is parsed by pydantic-core straight from the bytes, without FastAPI's dependency
+# machinery: this is the hottest endpoint, and that machinery cost more than the parse itself
+# (5 % of a proposal's instructions). OpenAPI still documents the body; bad input is the same 422.
+@router.post("/v1/actions", status_code=201, response_model=None, openapi_extra=json_body(
+    ActionCreate, {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}))
+async def propose(request: Request) -> Response:
     """201 with the action record; 200 with the first record for a repeated idempotency key."""
+    body = parse_body(ActionCreate, await request.body())
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+        raise InvalidRequest("Idempotency-Key must be 1-200 characters", field="idempotency_key")
     # Authentication and the use case share one worker-thread hop.
     return await run_in_threadpool(_propose, request, body, idempotency_key)
 

@@ -146,3 +146,27 @@ async def test_the_async_client_uses_it_unless_given_a_transport() -> None:
     client = AsyncClient("http://signoff.test", "t", transport=mock)
     assert client._http._transport is mock
     await client.aclose()
+
+
+async def test_requests_beyond_the_connection_limit_wait_for_a_slot() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await gate.wait()
+        writer.write(answer(b"{}"))
+        await writer.drain()
+
+    async with server(handler) as (url, connections):
+        transport = AsyncHTTP11Transport(max_connections=2)
+        async with httpx.AsyncClient(base_url=url, transport=transport,
+                                     timeout=httpx.Timeout(5.0, pool=0.1)) as http:
+            held = [asyncio.create_task(http.get("/")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            with pytest.raises(httpx.PoolTimeout):
+                await http.get("/")  # both slots busy past the pool timeout
+            third = asyncio.create_task(http.get("/"))
+            await asyncio.sleep(0.05)
+            assert len(connections) == 2
+            gate.set()
+            assert [r.status_code for r in await asyncio.gather(*held, third)] == [200] * 3

@@ -69,6 +69,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
         self._max_keepalive = max_keepalive
         self._expiry = keepalive_expiry
         self._active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
 
     # -- connections ----------------------------------------------------------------------
@@ -122,11 +123,11 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported scheme {scheme!r}")
         key = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         connect_t, read_t, write_t, pool_t = _timeouts(request)
-        if self._active >= self._max_connections:
-            raise httpx.PoolTimeout(f"more than {self._max_connections} requests in flight")
         loop = asyncio.get_running_loop()
         body = await request.aread()
         head = self._head(request, body)
+        if self._active >= self._max_connections:
+            await self._wait_for_slot(loop, pool_t)
         self._active += 1
         try:
             conn = self._checkout(key, loop) or await self._connect(key, connect_t, loop)
@@ -143,6 +144,29 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
             return response
         finally:
             self._active -= 1
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+
+    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop,
+                             timeout: float | None) -> None:
+        """Wait (up to the pool timeout) until fewer than ``max_connections`` are in flight."""
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._active >= self._max_connections:
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            left = None if deadline is None else deadline - loop.time()
+            try:
+                async with asyncio.timeout(left):
+                    await waiter
+            except TimeoutError:
+                raise httpx.PoolTimeout(
+                    f"{self._max_connections} requests already in flight") from None
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
     @staticmethod
     def _head(request: httpx.Request, body: bytes) -> bytes:

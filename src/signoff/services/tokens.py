@@ -48,7 +48,8 @@ def authenticate(ctx: ServiceContext, token: str) -> Principal:
     if not token or not token.startswith(tuple(TOKEN_PREFIXES.values())):
         raise Unauthenticated("missing or malformed API token")
     now = ctx.now()
-    with ctx.uow() as uow:
+    # A read-only unit: on SQLite it does not queue behind writers for a plain lookup.
+    with ctx.uow(readonly=True) as uow:
         record = uow.tokens.by_hash(hash_token(token))
         if record is None or record.revoked_at is not None:
             raise Unauthenticated("unknown or revoked API token")
@@ -64,8 +65,9 @@ def authenticate(ctx: ServiceContext, token: str) -> Principal:
                 raise Unauthenticated("the user behind this token is inactive")
             principal = Principal(kind=PrincipalKind.HUMAN, id=human.id,
                                   roles=frozenset(human.roles), name=human.email)
-        if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
-            # Throttled so authentication does not turn every read into a write.
-            uow.tokens.touch(record.id, now)
-            uow.commit()
+    if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
+        # Throttled so authentication does not turn every read into a write.
+        with ctx.uow() as writer:
+            writer.tokens.touch(record.id, now)
+            writer.commit()
     return principal

@@ -1,7 +1,7 @@
 """Added latency of an allowed MCP tool call through ``signoff mcp-gateway`` (issue 7).
 
 One run: a real ``signoff serve`` (SQLite), the test upstream (``tests/mcp/upstream_server.py``)
-and the gateway on stdio. It times N calls of the read-only ``echo`` tool directly against the
+and the gateway on stdio, the paths taking turns in blocks of back-to-back calls. It times N calls of the read-only ``echo`` tool directly against the
 upstream and N through the gateway (allowed by policy: propose with ``redeem: true``, offline
 grant check, forward; the outcome is reported in the background), plus the bare SDK proposal
 (redeemed in the same request) the gateway cannot avoid, the same proposal when each is
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
@@ -50,6 +51,9 @@ upstreams:
     command: {python}
     args: ["{upstream}"]
 """
+
+
+BLOCK = 25  # back-to-back calls per path before the next path takes its turn
 
 
 def _port() -> int:
@@ -87,17 +91,6 @@ def start_signoff(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     return proc, url, str(agent.json()["token"])
 
 
-async def timed(n: int, warmup: int, fn: Callable[[int], Awaitable[None]]) -> list[float]:
-    for i in range(warmup):
-        await fn(-1 - i)
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        await fn(i)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
 def _cpu_ms(pid: int) -> float | None:
     """User + system CPU of a process so far (Linux ``/proc``), else ``None``."""
     try:
@@ -120,46 +113,69 @@ def _child(marker: str) -> int | None:
     return None
 
 
-async def session_times(params: StdioServerParameters, tool: str, n: int,
-                        cpu: dict[str, float], cpu_key: str = "") -> list[float]:
-    async with stdio_client(params) as streams, ClientSession(*streams) as session:
-        await session.initialize()
-
-        async def call(i: int) -> None:
-            result = await session.call_tool(tool, {"text": f"bench {i}", "n": i})
-            assert not result.is_error, result
-
-        pid = _child(cpu_key) if cpu_key else None
-        for i in range(10):
-            await call(-1 - i)
-        before = _cpu_ms(pid) if pid else None
-        out = await timed(n, 0, call)
-        after = _cpu_ms(pid) if pid else None
-        if before is not None and after is not None:
-            cpu[cpu_key] = (after - before) / n
-        return out
+Step = Callable[[int], Awaitable[float]]
 
 
-async def sdk_times(url: str, token: str, n: int, *, outcomes: bool = False) -> list[float]:
-    """The bare proposal's latency; ``outcomes``: each action's outcome is then queued in the
+async def mcp_step(stack: AsyncExitStack, params: StdioServerParameters, tool: str) -> Step:
+    """One timed MCP ``tools/call`` on a session kept open for the whole run."""
+    session = await stack.enter_async_context(
+        ClientSession(*await stack.enter_async_context(stdio_client(params))))
+    await session.initialize()
+
+    async def call(i: int) -> float:
+        t0 = time.perf_counter()
+        result = await session.call_tool(tool, {"text": f"bench {i}", "n": i})
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert not result.is_error, result
+        return elapsed
+
+    return call
+
+
+async def sdk_step(stack: AsyncExitStack, url: str, token: str, *,
+                   outcomes: bool = False) -> Step:
+    """One timed bare proposal; ``outcomes``: each action's outcome is then queued in the
     background as the gateway does (and ~1 ms passes, as the upstream call would take), so
     the next proposal meets that write at the server. Only the proposal is timed."""
-    async with AsyncClient(url, token) as client:
-        out: list[float] = []
-        for i in range(-10, n):
-            t0 = time.perf_counter()
-            record = await client.propose("bench", "mcp.tools.echo", "sdk", {"i": i},
-                                          impact={"reversible": True, "external": False},
-                                          redeem=True)
-            if i >= 0:
-                out.append((time.perf_counter() - t0) * 1000)
-            assert record.status == "executing"
-            assert record.grant is not None and record.grant.token
-            if outcomes:
-                client.report_outcome_later(record.id, "succeeded", '{"sha256": "0"}')
-                await anyio.sleep(0.001)
-        await client.flush_outcomes()
-        return out
+    client = await stack.enter_async_context(AsyncClient(url, token))
+
+    async def call(i: int) -> float:
+        t0 = time.perf_counter()
+        record = await client.propose("bench", "mcp.tools.echo", "sdk", {"i": i},
+                                      impact={"reversible": True, "external": False},
+                                      redeem=True)
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert record.status == "executing"
+        assert record.grant is not None and record.grant.token
+        if outcomes:
+            client.report_outcome_later(record.id, "succeeded", '{"sha256": "0"}')
+            await anyio.sleep(0.001)
+        return elapsed
+
+    return call
+
+
+async def interleaved(steps: dict[str, Step], calls: int, block: int, gateway_pid: int | None,
+                      cpu: dict[str, float]) -> dict[str, list[float]]:
+    """Every path in turn, ``block`` back-to-back calls at a time (after 3 untimed ones), so
+    a shared host's load swings hit every row alike and the rows stay comparable."""
+    out: dict[str, list[float]] = {name: [] for name in steps}
+    gateway_cpu = 0.0
+    i = 0
+    while min(len(v) for v in out.values()) < calls:
+        for name, step in steps.items():
+            for _ in range(3):
+                await step(-1)
+            before = _cpu_ms(gateway_pid) if name == "gateway" and gateway_pid else None
+            for _ in range(min(block, calls - len(out[name]))):
+                out[name].append(await step(i))
+                i += 1
+            after = _cpu_ms(gateway_pid) if before is not None and gateway_pid else None
+            if before is not None and after is not None:
+                gateway_cpu += after - before
+    if gateway_pid:
+        cpu["mcp-gateway"] = gateway_cpu / calls
+    return out
 
 
 def p99(values: list[float]) -> float:
@@ -176,11 +192,12 @@ async def run(calls: int, root: Path, cpu: dict[str, float]) -> dict[str, list[f
             command=sys.executable,
             args=["-m", "signoff.cli.main", "mcp-gateway", "--config", str(config)],
             env={"SIGNOFF_AGENT_TOKEN": token})
-        return {"direct": await session_times(direct, "echo", calls, cpu),
-                "gateway": await session_times(gateway, "tools.echo", calls, cpu,
-                                               "mcp-gateway"),
-                "sdk": await sdk_times(url, token, calls),
-                "sdk_outcome": await sdk_times(url, token, calls, outcomes=True)}
+        async with AsyncExitStack() as stack:
+            steps = {"direct": await mcp_step(stack, direct, "echo"),
+                     "gateway": await mcp_step(stack, gateway, "tools.echo"),
+                     "sdk": await sdk_step(stack, url, token),
+                     "sdk_outcome": await sdk_step(stack, url, token, outcomes=True)}
+            return await interleaved(steps, calls, BLOCK, _child("mcp-gateway"), cpu)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -201,7 +218,9 @@ def report(t: dict[str, list[float]], cpu: dict[str, float], calls: int,
     return f"""# MCP gateway benchmarks
 
 Produced by `bench/bench_mcp.py` in one run against a real `signoff serve` subprocess (SQLite),
-the test upstream over stdio, and `signoff mcp-gateway` over stdio.
+the test upstream over stdio, and `signoff mcp-gateway` over stdio. The paths take turns in
+blocks of {BLOCK} back-to-back calls (after 3 untimed ones each turn), so load from other work
+on the host falls on every row alike.
 
 Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs,
 load average {os.getloadavg()[0]:.1f} at the end of the run.

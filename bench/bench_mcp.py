@@ -1,12 +1,13 @@
 """Added latency of an allowed MCP tool call through ``signoff mcp-gateway`` (issue 7).
 
 One run: a real ``signoff serve`` (SQLite), the test upstream (``tests/mcp/upstream_server.py``)
-and the gateway on stdio, the paths taking turns in blocks of back-to-back calls. It times N calls of the read-only ``echo`` tool directly against the
-upstream and N through the gateway (allowed by policy: propose with ``redeem: true``, offline
-grant check, forward; the outcome is reported in the background), plus the bare SDK proposal
-(redeemed in the same request) the gateway cannot avoid, the same proposal when each is
-followed by a background outcome report (the server-side contention the gateway's own reports
-cause a sequential caller), and the gateway process's CPU per call. Usage::
+and the gateway on stdio, the paths taking turns in blocks of back-to-back calls. It times N
+calls of the read-only ``echo`` tool directly against the upstream and N through the gateway
+(allowed by policy: propose with ``redeem: true``, offline grant check, forward; the outcome is
+reported in the background), plus the bare SDK proposal (redeemed in the same request) the
+gateway cannot avoid, the same proposal when each is followed by a background outcome report
+(the server-side contention the gateway's own reports cause a sequential caller), and the
+gateway process's CPU per call. Usage::
 
     python bench/bench_mcp.py --calls 200 --out docs/benchmarks-mcp.md
 """

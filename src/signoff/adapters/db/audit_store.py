@@ -71,13 +71,16 @@ class SqlAuditStore:
             return "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || 'Z'"
         return "replace(at, ' ', 'T') || 'Z'"
 
-    def stream(self, *, after: int, batch: int = 20_000) -> Iterator[list[StoredRow]]:
+    def stream(self, *, after: int, batch: int | None = None) -> Iterator[list[StoredRow]]:
         """Whole rows in seq order, in batches, ``at`` already in the body's text form.
 
         Read through the raw DB-API cursor (server-side on PostgreSQL): this loop is the whole
-        cost of verify, and SQLAlchemy's result layer doubled it.
+        cost of verify, and SQLAlchemy's result layer doubled it. SQLite rows come in small
+        batches that the walk checks while they are still in the CPU cache (20,000-row batches
+        were 20 % slower than 1,000); PostgreSQL batches are larger, one round trip each.
         """
         pg = is_postgres(self.conn)
+        size = batch or (10_000 if pg else 1_000)
         sql = (f"SELECT seq, {self._at_text()}, actor, type, action_id, body, "  # noqa: S608
                f"prev_hash, hash FROM audit_events WHERE seq > {'%s' if pg else '?'} "
                "ORDER BY seq")
@@ -85,12 +88,10 @@ class SqlAuditStore:
         cursor = dbapi.cursor(name="signoff_verify") if pg else dbapi.cursor()
         try:
             if pg:
-                cursor.itersize = batch
+                cursor.itersize = size
             cursor.execute(sql, (after,))
-            while True:
-                rows = cursor.fetchmany(batch)
-                if not rows:
-                    return
+            fetch = cursor.fetchmany
+            while rows := fetch(size):
                 yield rows
         finally:
             cursor.close()  # a server-side cursor must not outlive an early stop

@@ -81,3 +81,48 @@ def test_tail_checks() -> None:
                       source="s").seq == 6  # type: ignore[union-attr]
     assert check_tail(last_seq=0, last_hash=GENESIS_HASH, head=(0, GENESIS_HASH),
                       checkpoints=[], source="s") is None
+
+
+def sealed(events: list[AuditEvent]) -> list[list[Any]]:
+    rows, prev = [], GENESIS_HASH
+    for seq, ev in enumerate(events, start=1):
+        body = event_body(seq=seq, event=ev)
+        digest = chain_hash(prev, body)
+        rows.append([seq, format_at(ev.at), ev.actor, ev.type, ev.action_id, body.decode(),
+                     prev, digest])
+        prev = digest
+    return rows
+
+
+def test_values_that_need_json_escaping_still_verify() -> None:
+    """The fast check compares unquoted columns; a quote or backslash takes the careful path."""
+    rows = sealed([AuditEvent(type='odd"type\\', actor='human:"q"\\', at=T0, action_id='a"\\',
+                              data={"x": 1}),
+                   AuditEvent(type="x.happened", actor="agent:é\u2028", at=T0, data={})])
+    w = walk(rows)
+    assert w.problem is None and w.checked == 2
+
+
+def test_columns_cannot_borrow_bytes_from_the_data() -> None:
+    """Unquoted columns that line up with the body's data are still caught as changed."""
+    at = format_at(T0)
+    rows = sealed([AuditEvent(type="t", actor="B", at=T0, action_id="A",
+                              data={"a": "v", "actor": "x", "at": "y", "data": 1})])
+    rows[0][4] = f'A","actor":"B","at":"{at}","data":{{"a":"v'
+    rows[0][2], rows[0][1] = "x", "y"
+    head = f'{{"action_id":"{rows[0][4]}","actor":"x","at":"y","data":'
+    assert rows[0][5].startswith(head)  # the naive comparison alone would pass
+    problem = walk(rows).problem
+    assert problem is not None and (problem.seq, problem.kind) == (1, "changed")
+    rows = sealed([AuditEvent(type="t", actor="a\\b", at=T0, data={})])
+    rows[0][2] = "a\\\\b"  # the column holds the body's escaped spelling, not the value
+    problem = walk(rows).problem
+    assert problem is not None and (problem.seq, problem.kind) == (1, "changed")
+
+
+def test_body_with_a_missing_key_is_reported() -> None:
+    rows = sealed([AuditEvent(type="t", actor="a", at=T0, data={})])
+    body = rows[0][5].replace(',"data":{}', "")
+    rows[0][5], rows[0][7] = body, chain_hash(GENESIS_HASH, body.encode())
+    problem = walk(rows).problem
+    assert problem is not None and (problem.seq, problem.kind) == (1, "corrupted")

@@ -117,13 +117,20 @@ def _child(marker: str) -> int | None:
 Step = Callable[[int], Awaitable[float]]
 
 
-async def mcp_step(stack: AsyncExitStack, params: StdioServerParameters, tool: str) -> Step:
-    """One timed MCP ``tools/call`` on a session kept open for the whole run."""
+PACE = 0.02  # seconds between paced calls: the previous outcome is written by then
+
+
+async def mcp_step(stack: AsyncExitStack, params: StdioServerParameters, tool: str, *,
+                   pace: float = 0.0) -> Step:
+    """One timed MCP ``tools/call`` on a session kept open for the whole run; ``pace``:
+    seconds of (untimed) quiet before each call, as a model thinking between calls."""
     session = await stack.enter_async_context(
         ClientSession(*await stack.enter_async_context(stdio_client(params))))
     await session.initialize()
 
     async def call(i: int) -> float:
+        if pace:
+            await anyio.sleep(pace)
         t0 = time.perf_counter()
         result = await session.call_tool(tool, {"text": f"bench {i}", "n": i})
         elapsed = (time.perf_counter() - t0) * 1000
@@ -134,13 +141,15 @@ async def mcp_step(stack: AsyncExitStack, params: StdioServerParameters, tool: s
 
 
 async def sdk_step(stack: AsyncExitStack, url: str, token: str, *,
-                   outcomes: bool = False) -> Step:
+                   outcomes: bool = False, pace: float = 0.0) -> Step:
     """One timed bare proposal; ``outcomes``: each action's outcome is then queued in the
     background as the gateway does (and ~1 ms passes, as the upstream call would take), so
     the next proposal meets that write at the server. Only the proposal is timed."""
     client = await stack.enter_async_context(AsyncClient(url, token))
 
     async def call(i: int) -> float:
+        if pace:
+            await anyio.sleep(pace)
         t0 = time.perf_counter()
         record = await client.propose("bench", "mcp.tools.echo", "sdk", {"i": i},
                                       impact={"reversible": True, "external": False},
@@ -195,10 +204,14 @@ async def run(calls: int, root: Path, cpu: dict[str, float]) -> dict[str, list[f
             env={"SIGNOFF_AGENT_TOKEN": token})
         async with AsyncExitStack() as stack:
             steps = {"direct": await mcp_step(stack, direct, "echo"),
-                     "gateway": await mcp_step(stack, gateway, "tools.echo"),
-                     "sdk": await sdk_step(stack, url, token),
-                     "sdk_outcome": await sdk_step(stack, url, token, outcomes=True)}
-            return await interleaved(steps, calls, BLOCK, _child("mcp-gateway"), cpu)
+                     "gateway": await mcp_step(stack, gateway, "tools.echo")}
+            gateway_pid = _child("mcp-gateway")  # the only gateway so far: the timed one
+            steps |= {"direct_paced": await mcp_step(stack, direct, "echo", pace=PACE),
+                      "gateway_paced": await mcp_step(stack, gateway, "tools.echo", pace=PACE),
+                      "sdk": await sdk_step(stack, url, token),
+                      "sdk_outcome": await sdk_step(stack, url, token, outcomes=True),
+                      "sdk_paced": await sdk_step(stack, url, token, pace=PACE)}
+            return await interleaved(steps, calls, BLOCK, gateway_pid, cpu)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -211,6 +224,8 @@ def report(t: dict[str, list[float]], cpu: dict[str, float], calls: int,
     added, added99 = med["gateway"] - med["direct"], p["gateway"] - p["direct"]
     contention = med["sdk_outcome"] - med["sdk"]
     own = added - med["sdk_outcome"]
+    added_paced = med["gateway_paced"] - med["direct_paced"]
+    added_paced99 = p["gateway_paced"] - p["direct_paced"]
     met = "met" if added <= 10 else "not met"
     gw_cpu = cpu.get("mcp-gateway")
     cpu_line = (f"The gateway process used {gw_cpu:.2f} ms of CPU per call (user + system, "
@@ -236,7 +251,14 @@ load average {os.getloadavg()[0]:.1f} at the end of the run.
 | of which the previous call's outcome write meeting the proposal at the server (bare SDK \
 proposals each followed by a background outcome, minus the row above) | {contention:.2f} | |
 | the rest: the gateway's own work (MCP hop, planning, digest, EdDSA check, upstream \
-session), medians | {own:.2f} | |
+session) and the outcome write's load on the rest of the call, medians | {own:.2f} | |
+| *paced: calls {PACE * 1000:.0f} ms apart, so each outcome is written before the next call* | | |
+| upstream directly, paced | {med['direct_paced']:.2f} | {p['direct_paced']:.2f} |
+| through the gateway, paced | {med['gateway_paced']:.2f} | {p['gateway_paced']:.2f} |
+| **added by the gateway, paced** | **{added_paced:.2f}** | **{added_paced99:.2f}** |
+| of which signoff's proposal, paced (bare SDK) | {med['sdk_paced']:.2f} | \
+{p['sdk_paced']:.2f} |
+| the rest, paced: the gateway's own work | {added_paced - med['sdk_paced']:.2f} | |
 
 {cpu_line}
 Command: `{cmd}`
@@ -249,7 +271,12 @@ server transaction and the answer is `executing`; the gateway verifies the grant
 is queued on the agent's SDK client and sent after the answer has gone back to the agent, so
 it is not on the call's path, but on a sequential caller its server write still overlaps the
 next call's proposal (one SQLite writer, one server process): that is the "outcome write"
-row, measured with the bare SDK. The server-side figures are the signoff server's
+row, measured with the bare SDK; it also loads the host while the rest of the next call
+runs. The paced rows leave {PACE * 1000:.0f} ms between calls (a model thinks for far longer
+between tool calls), so each outcome is written before the next call starts. Every process
+wakes from idle for each paced call, which makes the server's proposal itself slower than
+back to back on this host (compare the two bare-SDK rows); the gateway's own share is the
+difference. The gateway CPU figure is the gateway's own work per call. The server-side figures are the signoff server's
 per-request cost (see `docs/benchmarks-sdk.md`); the machine is a shared 2-CPU host, so
 compare rows within one run.
 """

@@ -97,22 +97,24 @@ def fill(db: Path, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def bench_verify(root: Path, n: int) -> dict[str, Any]:
+def bench_verify(root: Path, n: int, runs: int) -> dict[str, Any]:
     app = prepared(root / "verify")
     try:
         fill_s = fill(root / "verify" / "signoff.db", n)
         deps = audit_deps(app.ctx, app.settings)
         audit_service.checkpoint(deps, force=True)
-        runs, cpu = [], []
-        for _ in range(2):
+        walls, cpus = [], []
+        sha = sha_rate()  # the ceiling, measured right before the runs it is compared with
+        for _ in range(runs):
             t0, c0 = time.perf_counter(), time.process_time()
             report = audit_service.verify(deps, ADMIN)
-            runs.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
             assert report["ok"] and report["events_checked"] == n, report
-        best = min(runs)
-        return {"events": n, "fill_s": fill_s, "verify_s": best, "rate": n / best,
-                "cpu_rate": n / min(cpu)}
+        wall = statistics.median(walls)
+        return {"events": n, "fill_s": fill_s, "verify_s": wall, "rate": n / wall,
+                "cpu_rate": n / statistics.median(cpus), "best": n / min(walls),
+                "worst": n / max(walls), "runs": runs, "sha": sha}
     finally:
         app.close()
 
@@ -171,15 +173,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--proposals", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--verify-runs", type=int, default=5,
+                        help="verify runs over the same events; the median is reported")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     load = os.getloadavg()
     sha = sha_rate()
     with tempfile.TemporaryDirectory() as tmp:
-        v = bench_verify(Path(tmp), args.events)
-        print(f"load average {load}; raw sha256 {sha:,.0f}/s")
-        print(f"verify: {v['events']:,} events in {v['verify_s']:.2f} s = "
-              f"{v['rate']:,.0f} events/s wall, {v['cpu_rate']:,.0f} per CPU second "
+        v = bench_verify(Path(tmp), args.events, args.verify_runs)
+        print(f"load average {load}; raw sha256 {sha:,.0f}/s at the start, "
+              f"{v['sha']:,.0f}/s before verify")
+        print(f"verify: {v['events']:,} events, median of {v['runs']} runs {v['verify_s']:.2f} s "
+              f"= {v['rate']:,.0f} events/s wall (best {v['best']:,.0f}, worst "
+              f"{v['worst']:,.0f}), {v['cpu_rate']:,.0f} per CPU second "
               f"(fill {v['fill_s']:.1f} s)")
         p = bench_proposals(Path(tmp), args.proposals, args.rounds)
         print(f"proposals per CPU second: chain on {p['on']:,.0f}, off {p['off']:,.0f}, "
@@ -192,7 +198,7 @@ def main() -> None:
 def report(v: dict[str, Any], p: dict[str, Any], args: argparse.Namespace, *,
            load: tuple[float, float, float], sha: float) -> str:
     cmd = (f"python bench/bench_audit.py --events {args.events} --proposals {args.proposals} "
-           f"--rounds {args.rounds} --write {args.write}")
+           f"--rounds {args.rounds} --verify-runs {args.verify_runs} --write {args.write}")
     return f"""# Audit chain benchmarks (issue 4)
 
 Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()} {platform.system()},
@@ -202,15 +208,17 @@ run of:
     {cmd}
 
 The host was shared and busy (load average {load[0]:.1f} on {os.cpu_count()} CPUs at the
-start): raw SHA-256 over one 364-byte record ran at **{sha:,.0f}/s** here, against ~1.8 M/s on
-the machine the issue's targets were set on. Wall-clock figures are therefore given with
+start): raw SHA-256 over one 324-byte record ran at **{sha:,.0f}/s** here at the start and
+{v['sha']:,.0f}/s right before the verify runs, against ~1.8 M/s on the machine the issue's
+targets were set on. Wall-clock figures are therefore given with
 figures per CPU second of this process, which the load affects much less.
 
 | figure | result | target |
 |---|---|---|
-| verify, {v['events']:,} events (SQLite), wall clock | {v['rate']:,.0f} events/s \
-({v['verify_s']:.1f} s) | >= 300,000 events/s |
-| verify, per CPU second | **{v['cpu_rate']:,.0f} events/s** | |
+| verify, {v['events']:,} events (SQLite), wall clock, median of {v['runs']} | \
+**{v['rate']:,.0f} events/s** ({v['verify_s']:.2f} s; best {v['best']:,.0f}, worst \
+{v['worst']:,.0f}) | >= 300,000 events/s |
+| verify, per CPU second, median | {v['cpu_rate']:,.0f} events/s | |
 | proposals per CPU second, chain on | {p['on']:,.0f} | |
 | proposals per CPU second, chain off (`SIGNOFF_AUDIT_CHAIN=false`) | {p['off']:,.0f} | |
 | cost of the chain, measured end to end | **{p['cost_pct']:.1f} %** | <= 10 % |
@@ -222,9 +230,14 @@ What was measured:
   `GET /v1/audit/verify` call) over {v['events']:,} events bulk-inserted with the same body
   format and `chain_hash` as sealing (the first 1,000 bodies are checked byte for byte against
   `event_body`; fill took {v['fill_s']:.0f} s, not counted), plus one signed checkpoint. Verify
-  streams rows through the raw DB-API cursor in 20,000-row batches, recomputes SHA-256 over the
-  stored bytes (never re-canonicalises), checks that seq, actor, type, action_id and at agree
-  with the hashed body by string comparison, and checks the checkpoint signature. Best of two.
+  streams rows through the raw DB-API cursor in 1,000-row batches (checked while they are still
+  in the CPU cache; 20,000-row batches were 20 % slower), recomputes SHA-256 over the stored
+  bytes (never re-canonicalises), checks that seq, actor, type, action_id and at agree with the
+  hashed body by comparing the body's head and tail with f-strings of the raw column values
+  (exact: a value holding a quote or backslash takes the parsing path), and checks the
+  checkpoint signature. {v['runs']} runs over the same events; the median is reported. Timed
+  apart on this machine, per row about 1.1 µs is `sqlite3` handing over the eight columns,
+  0.6 µs the SHA-256 and 0.5 µs the column checks.
 - *Proposals*: in-process `submit_action` of a low-tier `draft.note` (policy decision, action
   row, Ed25519 grant, one sealed audit event, commit) on SQLite (WAL, synchronous=NORMAL), one
   thread, {p['count']:,} proposals per round, {p['rounds']} rounds per setting, alternating,

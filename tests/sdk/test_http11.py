@@ -138,9 +138,15 @@ async def test_refused_connection_is_unsent_so_the_sdk_says_unavailable() -> Non
     await client.aclose()
 
 
-async def test_the_async_client_uses_it_unless_given_a_transport() -> None:
+async def test_the_async_client_uses_it_unless_given_a_transport(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     client = AsyncClient("http://signoff.test", "t")
     assert isinstance(client._http._transport, AsyncHTTP11Transport)
+    assert client._direct is client._http._transport
+    await client.aclose()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    client = AsyncClient("http://signoff.test", "t")  # a proxy: through httpx's own pipeline
+    assert client._direct is None
     await client.aclose()
     mock = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
     client = AsyncClient("http://signoff.test", "t", transport=mock)
@@ -170,3 +176,30 @@ async def test_requests_beyond_the_connection_limit_wait_for_a_slot() -> None:
             assert len(connections) == 2
             gate.set()
             assert [r.status_code for r in await asyncio.gather(*held, third)] == [200] * 3
+
+
+async def test_direct_requests_carry_what_httpx_would_send() -> None:
+    seen: list[tuple[bytes, dict[bytes, bytes], bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(answer(b'{"id": "a-1"}'))
+            await writer.drain()
+
+    async with server(handler) as (url, _):
+        for direct in (True, False):
+            client = AsyncClient(url + "/prefix/", "so_agent_t")
+            if not direct:
+                client._direct = None
+            await client._send("POST", "/v1/x", json={"é": 1}, params={"timeout": 1.5, "q": "a b"})
+            await client.aclose()
+    (line_d, fields_d, body_d), (line_h, fields_h, body_h) = seen
+    assert line_d == line_h == b"POST /prefix/v1/x?timeout=1.5&q=a+b HTTP/1.1"
+    assert body_d == body_h and json.loads(body_d) == {"é": 1}
+    assert fields_d == fields_h
+    assert fields_d[b"authorization"] == b"Bearer so_agent_t"
+    assert fields_d[b"content-type"] == b"application/json"

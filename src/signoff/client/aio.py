@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,9 +69,16 @@ class AsyncClient:
             base_url, token, timeout=timeout, retry=retry, transport=transport,
             memory=tier_memory, journal=fail_open_journal)
         s = self._shared.settings
-        # Without a caller's transport, the SDK's lean HTTP/1.1 transport (see ``http11``).
+        # Without a caller's transport, the SDK's lean HTTP/1.1 transport (see ``http11``);
+        # with no proxy configured in the environment (and no event hooks set on the httpx
+        # client), requests go to it directly, skipping httpx's client pipeline (auth,
+        # redirects, cookies: none of which the SDK uses).
+        transport = s.transport or AsyncHTTP11Transport()
         self._http = httpx.AsyncClient(base_url=s.base_url, headers=s.headers(), timeout=s.timeout,
-                                       transport=s.transport or AsyncHTTP11Transport())
+                                       transport=transport)
+        self._direct: AsyncHTTP11Transport | None = None
+        if s.transport is None and not urllib.request.getproxies():
+            self._direct = transport
         self._twin: Client | None = None
         self.verifier = GrantVerifier(s.base_url + JWKS_PATH, afetch=self.jwks,
                                       cache=self._shared.jwks_cache)
@@ -108,8 +116,7 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(method, path, json=json, params=params,
-                                              timeout=timeout)
+                response = await self._request(method, path, json, params, timeout)
             except httpx.TransportError as exc:
                 if attempt + 1 < policy.attempts and should_retry(retry, status=None, exc=exc):
                     await asyncio.sleep(policy.delay(attempt))
@@ -125,6 +132,22 @@ class AsyncClient:
             if statuses is not None:
                 statuses.append(response.status_code)
             return parse_answer(response)
+
+    async def _request(self, method: str, path: str, json: Any,
+                       params: Mapping[str, Any] | None, timeout: Any) -> httpx.Response:
+        direct = self._direct
+        hooks = self._http.event_hooks
+        if direct is None or hooks["request"] or hooks["response"]:
+            return await self._http.request(method, path, json=json, params=params,
+                                            timeout=timeout)
+        if timeout is httpx.USE_CLIENT_DEFAULT:
+            timeout = self._http.timeout
+        request = httpx.Request(method, self.base_url + path, params=params, json=json,
+                                headers=self._http.headers,
+                                extensions={"timeout": timeout.as_dict()})
+        response = await direct.handle_async_request(request)
+        await response.aread()
+        return response
 
     # -- actions --------------------------------------------------------------------------
     async def propose(

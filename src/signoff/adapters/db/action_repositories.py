@@ -40,7 +40,7 @@ class SqlActionRepository(Repository):
 
     def _insert(self, a: Action) -> None:
         r = a.request
-        self.conn.execute(t.actions.insert(), dict(
+        self._insert_row(t.actions, dict(
             id=a.id, agent_id=a.agent_id, agent_owner_id=a.agent_owner_id, workflow=r.workflow,
             kind=r.kind, target=r.target, params=r.params, summary=r.summary,
             inputs=[i.as_dict() for i in r.inputs], impact=r.impact.as_dict(),
@@ -177,7 +177,7 @@ class SqlReviewRepository(Repository):
 
 class SqlGrantRepository(Repository):
     def add(self, g: Grant, *, agent_id: str, workflow: str) -> None:
-        self.conn.execute(t.grants.insert(), dict(
+        self._insert_row(t.grants, dict(
             jti=g.jti, action_id=g.action_id, agent_id=agent_id, workflow=workflow,
             token=g.token, digest=g.digest, kid=g.kid, issued_at=g.issued_at,
             expires_at=g.expires_at, redeemed_at=g.redeemed_at, redeemed_by=g.redeemed_by,

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from signoff.adapters.db.driver import insert_statement, select_statement
 from signoff.adapters.db.engine import is_postgres
 
 __all__ = ["Repository", "select_by", "update_by"]
@@ -50,8 +51,12 @@ class Repository:
 
     def _one(self, table: sa.Table, column: str, value: Any, for_update: bool = False) -> Any:
         # SQLite has one writer at a time (BEGIN IMMEDIATE), so row locks are PostgreSQL-only.
-        stmt = select_by(table, column, for_update and self._pg)
-        return self.conn.execute(stmt, {"key": value}).first()
+        stmt = select_statement(table, column, self.conn.dialect,
+                                for_update=for_update and self._pg)
+        return stmt.first(self.conn, {"key": value})
+
+    def _insert_row(self, table: sa.Table, values: dict[str, Any]) -> None:
+        insert_statement(table, tuple(values), self.conn.dialect).execute(self.conn, values)
 
     def _update(self, table: sa.Table, column: str, value: Any, **values: Any) -> Any:
         return self.conn.execute(update_by(table, column), {"_key": value, **values})

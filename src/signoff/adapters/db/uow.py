@@ -21,6 +21,7 @@ from signoff.adapters.db.action_repositories import (
     SqlOutcomeRepository,
     SqlReviewRepository,
 )
+from signoff.adapters.db.driver import insert_statement, select_statement, update_statement
 from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
 from signoff.adapters.db.policy_store import SqlElevationRepository, SqlShadowRepository
 from signoff.adapters.db.repositories import (
@@ -174,7 +175,9 @@ class SqlUnitOfWork:
 
     def _seal(self, conn: sa.Connection) -> None:
         pg = is_postgres(conn)
-        seq, prev = conn.execute(_HEAD_FOR_UPDATE if pg else _HEAD).one()
+        dialect = conn.dialect
+        head = select_statement(t.audit_head, "id", dialect, for_update=pg).first(conn, {"key": 1})
+        seq, prev = head.seq, head.hash
         rows = []
         for event in self._events:
             seq += 1
@@ -185,12 +188,10 @@ class SqlUnitOfWork:
                          "workflow": event.workflow, "body": body.decode(),
                          "prev_hash": prev, "hash": digest})
             prev = digest if self._chain else prev
-        conn.execute(_INSERT_EVENTS, rows)
-        conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+        insert_statement(t.audit_events, _EVENT_COLUMNS, dialect).execute_many(conn, rows)
+        update_statement(t.audit_head, "id", ("seq", "hash"), dialect).execute(
+            conn, {"_key": 1, "seq": seq, "hash": prev})
 
 
-# Built once: these run in every writing transaction.
-_HEAD = sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
-_HEAD_FOR_UPDATE = _HEAD.with_for_update()
-_INSERT_EVENTS = t.audit_events.insert()
-_MOVE_HEAD = t.audit_head.update().where(t.audit_head.c.id == 1)
+_EVENT_COLUMNS = ("seq", "at", "actor", "type", "action_id", "agent_id", "workflow", "body",
+                  "prev_hash", "hash")

@@ -1,0 +1,130 @@
+"""The hot statements, run on the database driver's own cursor.
+
+Through SQLAlchemy a one-row statement costs ~21 µs on this machine against ~3 µs on the
+``sqlite3`` cursor: the execution context, events and result machinery were a third of a
+proposal's CPU. A :class:`DriverStatement` is a Core statement compiled once per dialect, with
+the dialect's own bind and result processors for each column (so values are written and read
+exactly as SQLAlchemy would), executed on the driver connection inside the same transaction.
+Driver errors are re-raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``, …), so
+callers cannot tell the two paths apart. Only plain statements belong here: one table, column
+values given explicitly, no Python-side defaults.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["DriverStatement", "insert_statement", "select_statement", "update_statement"]
+
+Processor = Callable[[Any], Any] | None
+
+
+class DriverStatement:
+    def __init__(self, stmt: Any, dialect: sa.Dialect, binds: dict[str, sa.types.TypeEngine[Any]],
+                 selected: Sequence[sa.ColumnElement[Any]] = ()) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._dialect = dialect
+        self._positional = bool(compiled.positional)
+        names = list(compiled.positiontup or []) if self._positional else list(binds)
+        missing = [n for n in names if n not in binds]
+        if missing:
+            raise ValueError(f"no type for bind parameters {missing}")
+        self._names = names
+        self._bind = [(n, _processor(binds[n], dialect, bind=True)) for n in names]
+        self._row = namedtuple("Row", [c.key for c in selected], rename=True)  # type: ignore[misc]
+        self._result = [_processor(c.type, dialect, bind=False) for c in selected]
+        self._convert_rows = any(p is not None for p in self._result)
+
+    def _params(self, values: dict[str, Any]) -> Any:
+        if self._positional:
+            return tuple(values[n] if p is None else p(values[n]) for n, p in self._bind)
+        return {n: values[n] if p is None else p(values[n]) for n, p in self._bind}
+
+    def _cursor(self, conn: sa.Connection, params: Any, many: bool = False) -> Any:
+        driver = conn.connection.driver_connection
+        try:
+            if many:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursor.executemany(self.sql, params)
+                return cursor
+            return driver.execute(self.sql, params)  # type: ignore[union-attr]
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(self.sql, params, exc,
+                                             self._dialect.loaded_dbapi.Error) from exc
+
+    def execute(self, conn: sa.Connection, values: dict[str, Any]) -> None:
+        self._cursor(conn, self._params(values)).close()
+
+    def execute_many(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        self._cursor(conn, [self._params(r) for r in rows], many=True).close()
+
+    def first(self, conn: sa.Connection, values: dict[str, Any]) -> Any:
+        cursor = self._cursor(conn, self._params(values))
+        try:
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+        if raw is None:
+            return None
+        if self._convert_rows:
+            raw = [v if p is None or v is None else p(v) for v, p in zip(raw, self._result,
+                                                                        strict=True)]
+        return self._row._make(raw)
+
+
+def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect, *, bind: bool) -> Processor:
+    impl = type_.dialect_impl(dialect)
+    return impl.bind_processor(dialect) if bind else impl.result_processor(dialect, None)
+
+
+# One compiled statement per (kind, table, columns, dialect): built on first use.
+_CACHE: dict[tuple[Any, ...], DriverStatement] = {}
+
+
+def select_statement(table: sa.Table, column: str, dialect: sa.Dialect, *,
+                     for_update: bool = False) -> DriverStatement:
+    """``SELECT * FROM table WHERE column = :key`` (``FOR UPDATE`` where asked)."""
+    key = ("select", table.name, column, for_update, dialect.name)
+    found = _CACHE.get(key)
+    if found is None:
+        stmt = sa.select(table).where(table.c[column] == sa.bindparam("key"))
+        if for_update:
+            stmt = stmt.with_for_update()
+        found = _CACHE[key] = DriverStatement(stmt, dialect, {"key": table.c[column].type},
+                                              list(table.columns))
+    return found
+
+
+def insert_statement(table: sa.Table, columns: Sequence[str],
+                     dialect: sa.Dialect) -> DriverStatement:
+    """``INSERT INTO table (columns) VALUES (…)``; every other column must default in SQL."""
+    key = ("insert", table.name, tuple(columns), dialect.name)
+    found = _CACHE.get(key)
+    if found is None:
+        skipped = [c.name for c in table.columns if c.name not in columns
+                   and (c.default is not None or c.onupdate is not None)]
+        if skipped:
+            raise ValueError(f"{table.name}: Python-side defaults not run for {skipped}")
+        stmt = table.insert().values({c: sa.bindparam(c) for c in columns})
+        found = _CACHE[key] = DriverStatement(stmt, dialect,
+                                              {c: table.c[c].type for c in columns})
+    return found
+
+
+def update_statement(table: sa.Table, where: str, columns: Sequence[str],
+                     dialect: sa.Dialect) -> DriverStatement:
+    """``UPDATE table SET columns WHERE where = :_key``."""
+    key = ("update", table.name, where, tuple(columns), dialect.name)
+    found = _CACHE.get(key)
+    if found is None:
+        stmt = table.update().where(table.c[where] == sa.bindparam("_key")).values(
+            {c: sa.bindparam(c) for c in columns})
+        binds = {c: table.c[c].type for c in columns}
+        binds["_key"] = table.c[where].type
+        found = _CACHE[key] = DriverStatement(stmt, dialect, binds)
+    return found

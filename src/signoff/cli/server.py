@@ -113,8 +113,13 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int = 1,
         raise ConfigurationError(f"no signing key in {settings.keys_dir}; run `signoff init`")
     describe_policy(settings)  # a bad policy file: one line per error, nothing starts
     if workers > 1:
-        uvicorn.run("signoff.api.asgi:create", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level)
+        from signoff.cli.workers import reuse_port_supported, serve_workers
+
+        if reuse_port_supported():
+            serve_workers(settings, host=host, port=port, workers=workers, log_level=log_level)
+        else:  # uvicorn's shared socket: the children read their settings from the environment
+            uvicorn.run("signoff.api.asgi:create", factory=True, host=host, port=port,
+                        workers=workers, log_level=log_level)
         return
     from signoff.api.app import create_app
     from signoff.bootstrap import build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -69,8 +70,15 @@ async def propose(request: Request) -> Response:
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
         raise InvalidRequest("Idempotency-Key must be 1-200 characters", field="idempotency_key")
-    # Authentication and the use case share one worker-thread hop.
-    return await run_in_threadpool(_propose, request, body, idempotency_key)
+    return await _write(request, _propose, request, body, idempotency_key)
+
+
+async def _write(request: Request, use_case: Callable[..., Response], *args: Any) -> Response:
+    """Run a hot write (authentication included) where the database wants it: on the loop
+    for SQLite, in one worker-thread hop otherwise (see ``Signoff.writes_on_loop``)."""
+    if app_of(request).writes_on_loop:
+        return use_case(*args)
+    return await run_in_threadpool(use_case, *args)
 
 
 @router.get("/v1/actions")
@@ -141,9 +149,13 @@ def cancel(action_id: str, request: Request, principal: Caller,
 
 
 @router.post("/v1/actions/{action_id}/outcome", response_model=None)
-def outcome(action_id: str, body: OutcomeCreate, request: Request, principal: Caller
-            ) -> Response:
+async def outcome(action_id: str, body: OutcomeCreate, request: Request) -> Response:
+    return await _write(request, _outcome, request, action_id, body)
+
+
+def _outcome(request: Request, action_id: str, body: OutcomeCreate) -> Response:
     ctx = app_of(request).ctx
+    principal = principal_of(request)
     grants.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
     return json_response(queries.action_status(ctx, principal, action_id,
                                                always_record=True)[1] or {})

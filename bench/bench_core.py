@@ -2,8 +2,8 @@
 
     python bench/bench_core.py [--seconds 10] [--postgres URL] [--out docs/benchmarks-core.md]
 
-Starts real `signoff serve` processes (SQLite: one; PostgreSQL: two on one database), creates a
-workflow and an agent over the API, then measures:
+Starts real `signoff serve` processes (SQLite: one, then one with `--workers 2`; PostgreSQL: two
+on one database), creates a workflow and an agent over the API, then measures:
   1. throughput: `wrk` (one thread, 16 connections) posting auto-allowed proposals;
   2. latency at a fixed rate (``--rate``, default 200 proposals/s; open loop), p50/p99;
   3. decision-to-wake: a waiter long-polls, the owner cancels; time from the decision's answer
@@ -147,10 +147,11 @@ async def wake(urls: list[str], tokens: dict[str, str], rounds: int) -> tuple[li
 
 
 def run(label: str, db_url: str | None, processes: int, seconds: int,
-        rate: float = 200) -> dict[str, object]:
+        rate: float = 200, workers: int = 1) -> dict[str, object]:
     data_dir = Path(tempfile.mkdtemp(prefix="signoff-bench-"))
     env = setup(data_dir, db_url)
-    servers = [start_server(data_dir, db_url, port=free_port()) for _ in range(processes)]
+    servers = [start_server(data_dir, db_url, port=free_port(), workers=workers)
+               for _ in range(processes)]
     try:
         urls = [s.url for s in servers]
         tokens = seed(urls[0], env["admin"])
@@ -176,7 +177,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200, help="fixed rate for the latency run")
     ap.add_argument("--out")
     args = ap.parse_args()
-    rows = [run("SQLite, 1 process", None, 1, args.seconds, args.rate)]
+    rows = [run("SQLite, 1 process", None, 1, args.seconds, args.rate),
+            run("SQLite, `serve --workers 2`", None, 1, args.seconds, args.rate, workers=2)]
     if args.postgres:
         os.environ["SIGNOFF_TEST_POSTGRES_URL"] = args.postgres
         from tests.conftest import fresh_pg_schema

@@ -10,10 +10,11 @@
 
 By default it starts its own server (SQLite in a temp dir, given a bench policy through
 ``SIGNOFF_POLICY``; a server on the built-in tiers makes the bench wait ``min_review_seconds``
-once). ``--url`` with ``--admin-token``
-uses a running server instead (e.g. PostgreSQL with two processes behind a balancer). Run::
+once). ``--url`` with ``--admin-token`` uses a running server instead. ``--postgres URL`` adds a
+row on PostgreSQL with two server processes on one port (``serve --workers 2``). Run::
 
-    python bench/bench_sdk.py --calls 300 --approvals 50 --out docs/benchmarks-sdk.md
+    python bench/bench_sdk.py --calls 300 --approvals 50 --out docs/benchmarks-sdk.md \\
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
@@ -67,10 +68,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(root: Path, db_url: str | None = None, workers: int = 1
+                 ) -> tuple[subprocess.Popen[bytes], str, str]:
     (root / "policy.yaml").write_text(POLICY)
     env = {**os.environ, "SIGNOFF_DATA_DIR": str(root / "data"),
            "SIGNOFF_POLICY": str(root / "policy.yaml")}
+    if db_url:
+        env["SIGNOFF_DATABASE_URL"] = db_url
     cli = [sys.executable, "-m", "signoff.cli.main"]
     init = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True,
                           cwd=root)
@@ -79,7 +83,8 @@ def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers)],
                             env={**env, "SIGNOFF_PUBLIC_URL": url}, cwd=root,
                             stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -253,21 +258,19 @@ def bench_approval(client: Client, url: str, ids: dict[str, str], rounds: int) -
     return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--approvals", type=int, default=50)
-    parser.add_argument("--url")
-    parser.add_argument("--admin-token")
-    parser.add_argument("--label", default="SQLite, one server process")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    proc = None
+def run_one(args: argparse.Namespace, label: str, db_url: str | None, workers: int
+            ) -> tuple[str, dict[str, float]]:
+    proc, schema_url = None, None
     with tempfile.TemporaryDirectory() as tmp:
         if args.url:
             url, admin = args.url, args.admin_token
         else:
-            proc, url, admin = start_server(Path(tmp))
+            if db_url:
+                os.environ["SIGNOFF_TEST_POSTGRES_URL"] = db_url
+                sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+                from tests.conftest import fresh_pg_schema
+                schema_url = fresh_pg_schema()
+            proc, url, admin = start_server(Path(tmp), schema_url, workers)
         try:
             ids = provision(url, admin)
             with Client(url, ids["agent"]) as client:
@@ -277,11 +280,37 @@ def main() -> None:
         finally:
             if proc is not None:
                 proc.terminate()
-                proc.wait(10)
-    report = (
-        f"| {args.label} | {allowed['median_ms']:.2f} | {allowed['p99_ms']:.2f} | "
-        f"{approval['p50_ms']:.1f} | {approval['p99_ms']:.1f} | {args.calls} / {args.approvals} |"
-    )
+                proc.wait(40)
+            if schema_url:
+                from tests.conftest import drop_pg_schema
+                drop_pg_schema(schema_url)
+    row = (f"| {label} | {allowed['median_ms']:.2f} | {allowed['p99_ms']:.2f} | "
+           f"{approval['p50_ms']:.1f} | {approval['p99_ms']:.1f} | {args.calls} / "
+           f"{args.approvals} |")
+    return row, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--approvals", type=int, default=50)
+    parser.add_argument("--url")
+    parser.add_argument("--admin-token")
+    parser.add_argument("--label", default="SQLite, one server process")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--postgres", help="also run on this PostgreSQL (SQLAlchemy URL, a "
+                        "fresh schema) with two server processes (`serve --workers 2`)")
+    args = parser.parse_args()
+    configs: list[tuple[str, str | None, int]] = [(args.label, None, 1)]
+    if args.postgres:
+        configs.append(("PostgreSQL, two server processes (`serve --workers 2`)", args.postgres,
+                        2))
+    rows, steps = [], {}
+    for label, db_url, workers in configs:
+        row, measured = run_one(args, label, db_url, workers)
+        rows.append(row)
+        steps = steps or measured
+    report = "\n".join(rows)
     intrinsic = bench_intrinsic(args.calls)
     breakdown = ", ".join(f"{k} {v:.2f} ms" for k, v in steps.items())
     breakdown += (f"; the SDK's own work per allowed call, without network or server: "

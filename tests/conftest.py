@@ -198,7 +198,7 @@ class LiveServer:
 
 
 def start_server(data_dir: Path, db_url: str | None = None, *, env: dict[str, str] | None = None,
-                 port: int | None = None) -> LiveServer:
+                 port: int | None = None, workers: int = 1) -> LiveServer:
     port = port or free_port()
     log = data_dir / f"server-{port}.log"
     full_env = {**os.environ, "SIGNOFF_DATA_DIR": str(data_dir), **(env or {})}
@@ -207,7 +207,7 @@ def start_server(data_dir: Path, db_url: str | None = None, *, env: dict[str, st
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "signoff.cli.main", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+             "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
             stdout=fh, stderr=subprocess.STDOUT, env=full_env)
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=proc, log=log)
     deadline = time.monotonic() + 60

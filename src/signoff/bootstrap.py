@@ -17,7 +17,7 @@ from signoff.adapters.db.uow import WAKE_CHANNEL, SqlUnitOfWork
 from signoff.adapters.passwords import Argon2PasswordHasher
 from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import Ed25519Signer, load_keys
-from signoff.adapters.wakeup import PostgresWakeupListener, WakeupHub
+from signoff.adapters.wakeup import PostgresWakeupListener, SqliteWakeupPoller, WakeupHub
 from signoff.config import Settings
 from signoff.services.context import Limits, ServiceContext, SystemClock
 
@@ -30,7 +30,7 @@ class Signoff:
     engine: sa.Engine
     ctx: ServiceContext
     hub: WakeupHub
-    listener: PostgresWakeupListener | None = None
+    listener: PostgresWakeupListener | SqliteWakeupPoller | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,8 +76,10 @@ def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
                       max_params_depth=settings.max_params_depth,
                       max_text_chars=settings.max_text_chars),
         password_hasher=Argon2PasswordHasher())
-    listener = None
+    listener: PostgresWakeupListener | SqliteWakeupPoller | None = None
     if engine.dialect.name == "postgresql":
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = PostgresWakeupListener(dsn, hub, WAKE_CHANNEL)
+    elif engine.url.database and engine.url.database != ":memory:":
+        listener = SqliteWakeupPoller(engine.url.database, hub)
     return Signoff(settings=settings, engine=engine, ctx=ctx, hub=hub, listener=listener)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import socket
@@ -76,6 +77,22 @@ def test_two_workers_share_the_load_and_stop_together(tmp_path: Path) -> None:
                 assert r.status_code == 201, r.text
         busy = [p for p in workers if _cpu_ticks(p) - before[p] >= 5]
         assert len(busy) >= 2, {p: _cpu_ticks(p) - before[p] for p in workers}
+        # A decision taken in one process wakes a long-poll parked in the other (new
+        # connections land on either worker; six rounds miss the other one 1 time in 64).
+        for _ in range(6):
+            agent = {"Authorization": f"Bearer {ws.tokens['agent']}"}
+            r = httpx.post(url + "/v1/actions", headers=agent, json={
+                "workflow": "prod-deploys", "kind": "deploy.release", "params": {}})
+            assert r.json()["status"] == "pending", r.text
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(httpx.get, f"{url}/v1/actions/{r.json()['id']}/wait",
+                                      params={"timeout": 20}, headers=agent, timeout=30)
+                time.sleep(0.3)
+                t0 = time.monotonic()
+                httpx.post(f"{url}/v1/actions/{r.json()['id']}/cancel", json={"reason": "t"},
+                           headers={"Authorization": f"Bearer {ws.tokens['olivia']}"})
+                assert waiting.result().json()["status"] == "cancelled"
+                assert time.monotonic() - t0 < 2.0  # not the 5 s safety net
         # A port that is taken is one clear line, and nothing starts.
         second = _serve(data_dir, port, tmp_path / "second.log")
         second.wait(timeout=60)

@@ -3,19 +3,25 @@
 Waiters are asyncio futures keyed by action id: a waiter holds no database connection. A commit
 publishes the changed ids here (thread-safe); on PostgreSQL a listener thread turns NOTIFY from
 every process's commits into the same local wake-ups. If the listener loses its connection it
-wakes everyone once it is back, so nobody sleeps through a missed notification.
+wakes everyone once it is back, so nobody sleeps through a missed notification. SQLite has no
+NOTIFY: a poller thread watches the audit chain's head (every change writes an audit event)
+and wakes the waiters of the actions named by events other processes committed — a second
+`serve --workers` process, or the CLI suspending an agent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable
 
 import psycopg
 
-__all__ = ["PostgresWakeupListener", "Waiter", "WakeupHub"]
+__all__ = ["PostgresWakeupListener", "SqliteWakeupPoller", "Waiter", "WakeupHub"]
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +129,54 @@ class PostgresWakeupListener:
                 log.warning("wake-up listener lost its connection: %s", exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+
+class SqliteWakeupPoller:
+    """Every ``interval`` seconds, read the audit head; wake waiters of actions changed since.
+
+    Costs one indexed read per interval while nobody waits. Events this process committed
+    itself are published again, which is harmless: a woken waiter re-checks the state.
+    """
+
+    def __init__(self, path: str, hub: WakeupHub, interval: float = 0.02) -> None:
+        self._path = path
+        self._hub = hub
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="signoff-poll", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
+
+    def _run(self) -> None:
+        last: int | None = None
+        while not self._stop.is_set():
+            try:
+                uri = "file:" + urllib.parse.quote(os.path.abspath(self._path)) + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=5)
+                try:
+                    while not self._stop.wait(self._interval):
+                        last = self._poll(conn, last)
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                log.warning("wake-up poller: %s", exc)
+                self._hub.publish_all()  # we may have missed changes: everyone re-checks
+                last = None
+                self._stop.wait(1.0)
+
+    def _poll(self, conn: sqlite3.Connection, last: int | None) -> int:
+        row = conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone()
+        head = int(row[0]) if row else 0
+        if last is not None and head > last and self._hub.waiting:
+            ids = [r[0] for r in conn.execute(
+                "SELECT DISTINCT action_id FROM audit_events WHERE seq > ? AND seq <= ? "
+                "AND action_id IS NOT NULL", (last, head))]
+            if ids:
+                self._hub.publish(ids)
+        return head

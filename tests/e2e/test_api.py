@@ -93,6 +93,22 @@ def test_allowed_action_redeems_once_and_reports_outcome(live: Workspace) -> Non
     assert done.status_code == 200 and done.json()["status"] == "succeeded"
 
 
+def test_outcome_with_prefer_return_minimal(live: Workspace) -> None:
+    agent = live.client("agent")
+    action = agent.post("/v1/actions", json={"workflow": "prod-deploys", "kind": "draft.reply",
+                                             "target": "t", "params": {}, "redeem": True}).json()
+    assert action["status"] == "executing", action
+    done = agent.post(f"/v1/actions/{action['id']}/outcome", headers={
+        "Prefer": "return=minimal"}, json={"status": "failed", "detail": "boom"})
+    assert done.status_code == 200 and done.headers["preference-applied"] == "return=minimal"
+    assert done.json() == {"id": action["id"], "status": "failed"}
+    record = agent.get(f"/v1/actions/{action['id']}").json()
+    assert record["status"] == "failed" and record["outcome"]["detail"] == "boom"
+    again = agent.post(f"/v1/actions/{action['id']}/outcome", headers={
+        "Prefer": "return=minimal"}, json={"status": "succeeded", "detail": "again"})
+    assert again.status_code == 409  # one outcome per action, minimal or not
+
+
 BAD = [
     ("post", "/v1/actions", {"content": b"{not json"}, 422, "malformed_json"),
     ("post", "/v1/actions", {"json": {"workflow": "prod-deploys"}}, 422, "invalid_request"),

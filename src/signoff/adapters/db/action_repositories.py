@@ -229,9 +229,8 @@ def _grant(row: Any) -> Grant:
 class SqlOutcomeRepository(Repository):
     def add(self, *, action_id: str, status: str, detail: str, reported_by: str,
             at: datetime) -> None:
-        self.conn.execute(t.outcomes.insert(), dict(action_id=action_id, status=status,
-                                                     detail=detail, reported_by=reported_by,
-                                                     at=at))
+        self._insert_row(t.outcomes, dict(action_id=action_id, status=status, detail=detail,
+                                          reported_by=reported_by, at=at))
 
     def get(self, action_id: str) -> dict[str, Any] | None:
         row = self._one(t.outcomes, "action_id", action_id)

@@ -157,8 +157,10 @@ class SqlUnitOfWork:
         if self._events:
             self._seal(self._conn)
         if self._wake and is_postgres(self._conn):
+            driver = self._conn.connection.driver_connection
             for action_id in dict.fromkeys(self._wake):
-                self._conn.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, action_id)))
+                driver.execute("SELECT pg_notify(%s, %s)",  # type: ignore[union-attr]
+                               (WAKE_CHANNEL, action_id))
         self._tx.commit()
         self._tx = None  # one commit per unit of work: the SQLite write lock ends here
         self._release()

@@ -157,6 +157,12 @@ def _outcome(request: Request, action_id: str, body: OutcomeCreate) -> Response:
     ctx = app_of(request).ctx
     principal = principal_of(request)
     grants.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
+    if "return=minimal" in request.headers.get("prefer", ""):
+        # RFC 7240: the SDK's background sender needs no record back, and building it was
+        # more than half of this request's cost.
+        response = json_response({"id": action_id, "status": body.status})
+        response.headers["Preference-Applied"] = "return=minimal"
+        return response
     return json_response(queries.action_status(ctx, principal, action_id,
                                                always_record=True)[1] or {})
 

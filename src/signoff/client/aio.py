@@ -22,6 +22,7 @@ import httpx
 
 from signoff.client.base import (
     JWKS_PATH,
+    RETURN_MINIMAL,
     Shared,
     outcome_body,
     proposal_body,
@@ -108,7 +109,8 @@ class AsyncClient:
     # -- transport ------------------------------------------------------------------------
     async def _send(self, method: str, path: str, *, json: Any = None,
               params: Mapping[str, Any] | None = None, retry: Retry = Retry.SAFE,
-              read_timeout: float | None = None, statuses: list[int] | None = None) -> Any:
+              read_timeout: float | None = None, statuses: list[int] | None = None,
+              headers: Mapping[str, str] | None = None) -> Any:
         policy = self._shared.settings.retry
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if read_timeout is not None:
@@ -116,7 +118,7 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
-                response = await self._request(method, path, json, params, timeout)
+                response = await self._request(method, path, json, params, timeout, headers)
             except httpx.TransportError as exc:
                 if attempt + 1 < policy.attempts and should_retry(retry, status=None, exc=exc):
                     await asyncio.sleep(policy.delay(attempt))
@@ -134,16 +136,21 @@ class AsyncClient:
             return parse_answer(response)
 
     async def _request(self, method: str, path: str, json: Any,
-                       params: Mapping[str, Any] | None, timeout: Any) -> httpx.Response:
+                       params: Mapping[str, Any] | None, timeout: Any,
+                       headers: Mapping[str, str] | None = None) -> httpx.Response:
         direct = self._direct
         hooks = self._http.event_hooks
         if direct is None or hooks["request"] or hooks["response"]:
             return await self._http.request(method, path, json=json, params=params,
-                                            timeout=timeout)
+                                            timeout=timeout, headers=headers)
         if timeout is httpx.USE_CLIENT_DEFAULT:
             timeout = self._http.timeout
+        merged = self._http.headers
+        if headers:
+            merged = httpx.Headers(merged)
+            merged.update(headers)
         request = httpx.Request(method, self.base_url + path, params=params, json=json,
-                                headers=self._http.headers,
+                                headers=merged,
                                 extensions={"timeout": timeout.as_dict()})
         response = await direct.handle_async_request(request)
         await response.aread()
@@ -246,6 +253,20 @@ class AsyncClient:
         body = outcome_body(status, detail)
         return await self._once(f"/v1/actions/{action_id}/outcome", body, action_id,
                           lambda r: r.outcome is not None)
+
+    async def send_outcome(self, action_id: str, status: str, detail: str = "") -> None:
+        """Report an outcome without asking for the record back (the background sender's
+        call: ``Prefer: return=minimal``); a lost answer is reconciled as in
+        :meth:`report_outcome`."""
+        body = outcome_body(status, detail)
+        path = f"/v1/actions/{action_id}/outcome"
+        try:
+            await self._send("POST", path, json=body, retry=Retry.UNSENT,
+                             headers=RETURN_MINIMAL)
+        except OutcomeUnknown:
+            if (await self.get(action_id)).outcome is None:
+                await self._send("POST", path, json=body, retry=Retry.UNSENT,
+                                 headers=RETURN_MINIMAL)
 
     def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
         """Queue an outcome for the background task (needs a running loop); never raises a

@@ -85,6 +85,10 @@ def proposal_body(
     )
 
 
+# RFC 7240: the background outcome sender needs no action record back.
+RETURN_MINIMAL = {"Prefer": "return=minimal"}
+
+
 def outcome_body(status: str, detail: str) -> dict[str, str]:
     if status not in OUTCOMES:
         raise InvalidRequest(f"outcome status must be one of {OUTCOMES}", field="status")

@@ -94,7 +94,7 @@ class OutcomeSender:
     def _deliver(self, item: Item) -> None:
         for attempt in range(ATTEMPTS):
             try:
-                self._client.report_outcome(*item)
+                self._client.send_outcome(*item)
                 return
             except Unavailable as exc:  # includes OutcomeUnknown: report_outcome reconciled
                 if attempt + 1 == ATTEMPTS:
@@ -181,7 +181,7 @@ class AsyncOutcomeSender:
     async def _deliver(self, item: Item) -> None:
         for attempt in range(ATTEMPTS):
             try:
-                await self._client.report_outcome(*item)
+                await self._client.send_outcome(*item)
                 return
             except Unavailable as exc:
                 if attempt + 1 == ATTEMPTS:

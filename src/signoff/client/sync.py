@@ -20,6 +20,7 @@ import httpx
 
 from signoff.client.base import (
     JWKS_PATH,
+    RETURN_MINIMAL,
     Shared,
     outcome_body,
     proposal_body,
@@ -95,7 +96,8 @@ class Client:
     # -- transport ------------------------------------------------------------------------
     def _send(self, method: str, path: str, *, json: Any = None,
               params: Mapping[str, Any] | None = None, retry: Retry = Retry.SAFE,
-              read_timeout: float | None = None, statuses: list[int] | None = None) -> Any:
+              read_timeout: float | None = None, statuses: list[int] | None = None,
+              headers: Mapping[str, str] | None = None) -> Any:
         policy = self._shared.settings.retry
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if read_timeout is not None:
@@ -104,7 +106,7 @@ class Client:
         while True:
             try:
                 response = self._http.request(method, path, json=json, params=params,
-                                              timeout=timeout)
+                                              timeout=timeout, headers=headers)
             except httpx.TransportError as exc:
                 if attempt + 1 < policy.attempts and should_retry(retry, status=None, exc=exc):
                     time.sleep(policy.delay(attempt))
@@ -218,6 +220,18 @@ class Client:
         body = outcome_body(status, detail)
         return self._once(f"/v1/actions/{action_id}/outcome", body, action_id,
                           lambda r: r.outcome is not None)
+
+    def send_outcome(self, action_id: str, status: str, detail: str = "") -> None:
+        """Report an outcome without asking for the record back (the background sender's
+        call: ``Prefer: return=minimal``); a lost answer is reconciled as in
+        :meth:`report_outcome`."""
+        body = outcome_body(status, detail)
+        path = f"/v1/actions/{action_id}/outcome"
+        try:
+            self._send("POST", path, json=body, retry=Retry.UNSENT, headers=RETURN_MINIMAL)
+        except OutcomeUnknown:
+            if self.get(action_id).outcome is None:
+                self._send("POST", path, json=body, retry=Retry.UNSENT, headers=RETURN_MINIMAL)
 
     def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
         """Queue an outcome for the background sender; never raises a network error."""

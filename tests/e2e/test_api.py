@@ -93,6 +93,26 @@ def test_allowed_action_redeems_once_and_reports_outcome(live: Workspace) -> Non
     assert done.status_code == 200 and done.json()["status"] == "succeeded"
 
 
+def test_policy_check_answers_without_proposing(live: Workspace) -> None:
+    agent = live.client("agent")
+    before = live.client("audrey").get("/v1/actions").json()["items"]
+    ok = agent.post("/v1/policy/check", json={"workflow": "prod-deploys", "kind": "draft.reply",
+                                              "target": "t", "params": {}})
+    assert ok.status_code == 200 and ok.json()["mode"] == "allow", ok.text
+    held = agent.post("/v1/policy/check", json={"workflow": "prod-deploys",
+                                                "kind": "deploy.release", "params": {}}).json()
+    assert held["mode"] == "require_approval" and held["policy_version"]
+    out = agent.post("/v1/policy/check", json={"workflow": "prod-deploys",
+                                               "kind": "payments.send", "params": {}}).json()
+    assert out["mode"] == "deny" and out["reasons"][0]["rule_id"] == "agent.scope"
+    assert live.client("audrey").get("/v1/actions").json()["items"] == before
+    human = live.client("olivia").post("/v1/policy/check", json={
+        "workflow": "prod-deploys", "kind": "draft.reply", "params": {}})
+    assert human.status_code == 403
+    bad = agent.post("/v1/policy/check", json={"workflow": "prod-deploys"})
+    assert bad.status_code == 422
+
+
 def test_outcome_with_prefer_return_minimal(live: Workspace) -> None:
     agent = live.client("agent")
     action = agent.post("/v1/actions", json={"workflow": "prod-deploys", "kind": "draft.reply",

@@ -36,7 +36,7 @@ from signoff.services.grants import issue_grant
 from signoff.services.ports import DuplicateIdempotencyKey
 from signoff.services.stopping import cancel_pending
 
-__all__ = ["cancel_action", "may_read", "submit_action", "validate_request"]
+__all__ = ["cancel_action", "check_action", "may_read", "submit_action", "validate_request"]
 
 
 def validate_request(ctx: ServiceContext, request: ActionRequest) -> str:
@@ -125,18 +125,7 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
                     raise Conflict("this idempotency key was used for a different payload",
                                    field="idempotency_key", action_id=first.id)
                 return first, False
-        people = uow.humans.many([workflow.owner_id, agent.owner_id])
-        owner, agent_owner = people.get(workflow.owner_id), people.get(agent.owner_id)
-        subject = PolicyInput(
-            action={"workflow": request.workflow, "kind": request.kind,
-                    "target": request.target, "params": request.params,
-                    "impact": request.impact.as_dict(), "chain_depth": request.chain_depth,
-                    "summary": request.summary},
-            agent={"id": agent.id, "name": agent.name,
-                   "owner": agent_owner.email if agent_owner else "", "labels": agent.labels},
-            workflow={"name": workflow.name, "owner": owner.email if owner else "",
-                      "labels": workflow.labels},
-            requester=request.on_behalf_of, now=now)
+        owner, subject = _policy_input(uow, request, agent, workflow, now)
         decision = ctx.policy.current.decide(subject)
         shadow = ctx.policy.shadow_decide(subject, decision)
         action_id = new_id("act")
@@ -213,6 +202,61 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
             apply_elevation(ctx, uow, action, action.new_grant, "system:policy")
         uow.commit()
     return action, True
+
+
+def _policy_input(uow: Any, request: ActionRequest, agent: Any, workflow: Any, now: Any
+                  ) -> tuple[Any, PolicyInput]:
+    """What the policy sees of a proposal; also returns the workflow's owner (a Human)."""
+    people = uow.humans.many([workflow.owner_id, agent.owner_id])
+    owner, agent_owner = people.get(workflow.owner_id), people.get(agent.owner_id)
+    return owner, PolicyInput(
+        action={"workflow": request.workflow, "kind": request.kind,
+                "target": request.target, "params": request.params,
+                "impact": request.impact.as_dict(), "chain_depth": request.chain_depth,
+                "summary": request.summary},
+        agent={"id": agent.id, "name": agent.name,
+               "owner": agent_owner.email if agent_owner else "", "labels": agent.labels},
+        workflow={"name": workflow.name, "owner": owner.email if owner else "",
+                  "labels": workflow.labels},
+        requester=request.on_behalf_of, now=now)
+
+
+def check_action(ctx: ServiceContext, principal: Principal, request: ActionRequest
+                 ) -> dict[str, Any]:
+    """What would happen to this proposal now, without proposing it (nothing is stored).
+
+    For an agent planning its work (the MCP gateway hides tools the answer denies). The answer
+    holds for these exact fields only: rules may look at the target and params, and state can
+    change before a real proposal, which is decided afresh.
+    """
+    if not principal.is_agent:
+        raise forbid(ctx, principal, "only agents check their own proposals")
+    validate_request(ctx, request)
+    validate_elevation(request)
+    now = ctx.now()
+
+    def refused(code: str, why: str) -> dict[str, Any]:
+        return {"mode": Mode.DENY.value, "tier": None, "reasons": [Reason(code, why).as_dict()],
+                "matched_rules": [], "policy_version": ctx.policy.current.version}
+
+    with ctx.uow(readonly=True) as uow:
+        agent = uow.agents.get(principal.id)
+        if agent is None or agent.status is AgentStatus.SUSPENDED:
+            return refused("agent.suspended", "this agent is suspended")
+        if not may_propose(uow, agent, request, now):
+            return refused("agent.scope", f"{request.kind} in {request.workflow} is outside "
+                           "this agent's scopes")
+        workflow = uow.workflows.get(request.workflow)
+        if workflow is None:
+            return refused("workflow.unknown", f"unknown workflow {request.workflow}")
+        if workflow.frozen:
+            return refused("workflow.frozen", f"workflow {workflow.name} is frozen")
+        _, subject = _policy_input(uow, request, agent, workflow, now)
+    decision = ctx.policy.current.decide(subject)
+    return {"mode": decision.mode.value, "tier": decision.tier.value,
+            "reasons": [r.as_dict() for r in decision.reasons],
+            "matched_rules": list(decision.matched_rules),
+            "policy_version": decision.policy_version}
 
 
 def cancel_action(ctx: ServiceContext, principal: Principal, action_id: str, *,

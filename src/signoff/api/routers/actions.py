@@ -28,7 +28,7 @@ router = APIRouter(tags=["actions"])
 Caller = Annotated[Principal, Depends(principal_of)]
 
 
-def _request_of(body: ActionCreate, idempotency_key: str | None) -> ActionRequest:
+def request_of(body: ActionCreate, idempotency_key: str | None) -> ActionRequest:
     key = body.idempotency_key or idempotency_key
     if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
         raise InvalidRequest("Idempotency-Key header and body idempotency_key differ",
@@ -47,7 +47,7 @@ def _request_of(body: ActionCreate, idempotency_key: str | None) -> ActionReques
 def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) -> Response:
     ctx = app_of(request).ctx
     principal = principal_of(request)
-    action, created = actions.submit_action(ctx, principal, _request_of(body, idempotency_key),
+    action, created = actions.submit_action(ctx, principal, request_of(body, idempotency_key),
                                             redeem=body.redeem)
     if created:
         return json_response(queries.build_record(

@@ -1,4 +1,4 @@
-"""/v1/policy (active and shadow policy, reload) and /v1/agents/{id}/elevations."""
+"""/v1/policy (active and shadow policy, reload, check) and /v1/agents/{id}/elevations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from signoff.api.deps import app_of, principal_of
-from signoff.api.schemas import ReasonBody
+from signoff.api.routers.actions import request_of
+from signoff.api.schemas import ActionCreate, ReasonBody
 from signoff.domain.identities import Principal, Role
-from signoff.services import elevations, policy_admin
+from signoff.services import actions, elevations, policy_admin
 from signoff.services.authz import require_role
 
 router = APIRouter(tags=["policy"])
@@ -23,6 +24,13 @@ def get_policy(request: Request, principal: Caller) -> dict[str, Any]:
     require_role(ctx, principal, Role.ADMIN, Role.AUDITOR, Role.OWNER,
                  what="reading the policy")
     return policy_admin.describe_policy(ctx)
+
+
+@router.post("/v1/policy/check")
+def check(body: ActionCreate, request: Request, principal: Caller) -> dict[str, Any]:
+    """Agents: what the policy would decide for this proposal now (mode, tier, reasons),
+    without proposing it; nothing is stored. A real proposal is decided afresh."""
+    return actions.check_action(app_of(request).ctx, principal, request_of(body, None))
 
 
 @router.post("/v1/policy/reload")

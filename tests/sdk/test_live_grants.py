@@ -67,6 +67,15 @@ def test_same_idempotency_key_returns_the_first_action(live: Live, agent: Agent)
     assert first.id == again.id != other.id
 
 
+def test_check_says_what_the_policy_would_do(live: Live, agent: Agent) -> None:
+    client = agent()
+    allowed = client.check(live.workflow, "draft.write", "doc-3", {"a": 1})
+    assert allowed.mode == "allow" and not allowed.denied and allowed.policy_version
+    assert client.check(live.workflow, "secrets.read", "").mode in ("require_approval", "deny")
+    outside = client.check("no-such-workflow", "draft.write")
+    assert outside.denied and outside.reasons
+
+
 def test_handoff_chain_is_recorded(live: Live, agent: Agent) -> None:
     parent_client = agent()
     parent = parent_client.propose(live.workflow, "draft.write", "plan", {"step": 1})

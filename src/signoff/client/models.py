@@ -17,6 +17,7 @@ from signoff.errors import ProtocolError
 __all__ = [
     "ActionRecord",
     "GrantInfo",
+    "PolicyCheck",
     "Outcome",
     "Quorum",
     "Reason",
@@ -104,6 +105,31 @@ class Reason:
     def parse(cls, data: Any) -> Reason:
         r = _Reader(data, "reason")
         return cls(rule_id=r.opt_text("rule_id") or "", message=r.opt_text("message") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCheck:
+    """What the policy would decide for a proposal now (``POST /v1/policy/check``)."""
+
+    mode: str
+    tier: str | None
+    reasons: tuple[Reason, ...]
+    matched_rules: tuple[str, ...]
+    policy_version: str
+
+    @property
+    def denied(self) -> bool:
+        return self.mode == "deny"
+
+    @classmethod
+    def parse(cls, data: Any) -> PolicyCheck:
+        r = _Reader(data, "policy check")
+        raw = data.get("reasons") if isinstance(data, dict) else None
+        rules = data.get("matched_rules") if isinstance(data, dict) else None
+        return cls(mode=r.opt_text("mode") or "deny", tier=r.opt_text("tier"),
+                   reasons=tuple(Reason.parse(x) for x in raw or ()),
+                   matched_rules=tuple(str(x) for x in rules or ()),
+                   policy_version=r.opt_text("policy_version") or "")
 
 
 @dataclass(frozen=True, slots=True)

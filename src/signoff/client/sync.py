@@ -29,7 +29,7 @@ from signoff.client.base import (
 )
 from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
 from signoff.client.handoff import Handoff, handing_off
-from signoff.client.models import ActionRecord, Redemption
+from signoff.client.models import ActionRecord, PolicyCheck, Redemption
 from signoff.client.outcomes import OutcomeSender
 from signoff.client.proposal import Impact, InputRef
 from signoff.client.transport import (
@@ -170,6 +170,18 @@ class Client:
         if self._shared.journal.pending() or self._shared.unreported:
             self.flush()
         return record
+
+    def check(self, workflow: str, kind: str, target: str = "",
+              params: Mapping[str, Any] | None = None, *,
+              impact: Impact | Mapping[str, Any] | None = None) -> PolicyCheck:
+        """What the policy would decide for this proposal now, without proposing it (a real
+        proposal is decided afresh; rules may depend on target and params)."""
+        body = proposal_body(workflow, kind, target or "-", params, summary="", inputs=None,
+                             impact=impact, on_behalf_of=None, parent_id=None, chain=None,
+                             idempotency_key=None)
+        body["target"] = target  # unlike a proposal, a check may leave the target empty
+        body.pop("idempotency_key", None)
+        return PolicyCheck.parse(self._send("POST", "/v1/policy/check", json=body))
 
     def get(self, action_id: str) -> ActionRecord:
         return ActionRecord.parse(self._send("GET", f"/v1/actions/{action_id}"))

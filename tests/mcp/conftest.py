@@ -55,6 +55,9 @@ rules:
   - id: no-prod-deletes
     when: action.kind == "mcp.tools.delete_branch" && action.target == "prod"
     deny: "deleting branches of prod is not allowed"
+  - id: no-wipes
+    when: action.kind == "mcp.tools.wipe_repo"
+    deny: "repositories are never wiped by an agent"
 """
 
 GATEWAY_YAML = """\

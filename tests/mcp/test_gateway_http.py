@@ -35,7 +35,13 @@ async def test_each_agent_acts_as_itself(http_gateway: HttpGateway, live: Live) 
         refused = await narrow.call_tool("tools.delete_branch", {"repo": "x", "branch": "y"})
         assert refused.is_error and "refused" in text_of(refused)
     async with http_session(http_gateway.url, live.agent_token) as wide:
-        assert "tools.deploy" in {t.name for t in (await wide.list_tools()).tools}
+        listed = {t.name for t in (await wide.list_tools()).tools}
+        assert "tools.deploy" in listed
+        # the policy denies wipe_repo outright: hidden; delete_branch is denied only for
+        # target "prod", so it stays listed
+        assert "tools.wipe_repo" not in listed and "tools.delete_branch" in listed
+        refused = await wide.call_tool("tools.wipe_repo", {"repo": "acme/api"})
+        assert refused.is_error and "never wiped" in text_of(refused)
         result = await wide.call_tool("tools.echo", {"text": "wide"})
         assert not result.is_error
     agents = {a["params"].get("text"): a["agent_id"] for a in live.actions()

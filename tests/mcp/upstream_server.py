@@ -52,6 +52,13 @@ def deploy(service: str, version: str) -> str:
     return f"deployed {service}@{version} with token ending {token[-4:]}"
 
 
+@server.tool(description="Erase a repository and its history.",
+             annotations=ToolAnnotations(destructive_hint=True, open_world_hint=False))
+def wipe_repo(repo: str) -> str:
+    _log("wipe_repo", {"repo": repo})
+    return f"wiped {repo}"
+
+
 @server.tool(description="Echo the arguments back.",
              annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
 def echo(text: str, n: int = 0) -> str:

@@ -15,6 +15,7 @@ pool's ``aclose`` (gateway shutdown) waits for the queue to drain.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -35,6 +36,7 @@ from signoff.errors import (
 )
 from signoff.mcp.actions import (
     PlannedCall,
+    impact_of,
     is_config_denied,
     plan_call,
     result_digest,
@@ -96,11 +98,18 @@ class Gateway:
         self.config = config
         self.upstreams = upstreams
         self.pool = pool
+        self._denied_cache: dict[tuple[str, str], tuple[bool, float]] = {}
 
     # -- tools/list ----------------------------------------------------------------------
-    async def list_tools(self, identity: AgentIdentity) -> list[types.Tool]:
+    async def list_tools(self, identity: AgentIdentity, token: str | None = None
+                         ) -> list[types.Tool]:
         tools = await self.upstreams.refresh()
-        return [self._present(t) for t in tools if not self._hidden(t, identity)]
+        shown = [t for t in tools if not self._hidden(t, identity)]
+        if self.config.hide_denied and token is not None and shown:
+            denied = await asyncio.gather(*(self._policy_denies(t, identity, token)
+                                            for t in shown))
+            shown = [t for t, no in zip(shown, denied, strict=True) if not no]
+        return [self._present(t) for t in shown]
 
     def _hidden(self, tool: UpstreamTool, identity: AgentIdentity) -> bool:
         if not self.config.hide_denied:
@@ -108,6 +117,27 @@ class Gateway:
         if is_config_denied(self.config, tool) is not None:
             return True
         return not identity.may_propose(*workflow_and_kind(self.config, tool))
+
+    async def _policy_denies(self, tool: UpstreamTool, identity: AgentIdentity,
+                             token: str) -> bool:
+        """Whether the policy denies this tool outright: asked with no target and no
+        arguments, so a rule that denies only some arguments (``target == "prod"``) leaves the
+        tool listed. Cached per agent and tool like the agent's identity. Listing is advice:
+        if signoff cannot answer, the tool stays listed and every call is still decided."""
+        key = (identity.id, tool.name)
+        now = time.monotonic()
+        cached = self._denied_cache.get(key)
+        if cached is not None and now - cached[1] < self.pool.cache_seconds:
+            return cached[0]
+        workflow, kind = workflow_and_kind(self.config, tool)
+        try:
+            answer = await self.pool.client(token).check(
+                workflow, kind, impact=impact_of(self.config, tool))
+        except SignoffError as exc:
+            log.info("policy check for %s failed, listing it: %s", tool.name, exc)
+            return False
+        self._denied_cache[key] = (answer.denied, now)
+        return answer.denied
 
     def _present(self, item: UpstreamTool) -> types.Tool:
         schema = dict(item.tool.input_schema)

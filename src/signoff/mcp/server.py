@@ -76,7 +76,7 @@ def build_server(gateway: Gateway, *, fixed_token: str | None = None) -> Server[
             raise MCPError(INVALID_REQUEST, f"not a valid agent token: {exc.detail}") from None
         except SignoffError as exc:
             raise MCPError(INTERNAL_ERROR, f"signoff unreachable: {exc.detail}") from None
-        return types.ListToolsResult(tools=await gateway.list_tools(identity))
+        return types.ListToolsResult(tools=await gateway.list_tools(identity, token))
 
     async def call_tool(ctx: ServerRequestContext[Any, Any],
                         params: types.CallToolRequestParams) -> types.CallToolResult:

@@ -201,12 +201,13 @@ def gateway_env(token: str | None) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def stdio_gateway(config: Path, token: str) -> AsyncIterator[ClientSession]:
+async def stdio_gateway(config: Path, token: str, env: dict[str, str] | None = None
+                        ) -> AsyncIterator[ClientSession]:
     """An MCP client session with a gateway subprocess on stdio, as agent ``token``."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "signoff.cli.main", "mcp-gateway", "--config", str(config)],
-        env=gateway_env(token))
+        env={**gateway_env(token), **(env or {})})
     async with stdio_client(params) as streams, ClientSession(*streams) as session:
         await session.initialize()
         yield session

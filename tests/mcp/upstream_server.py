@@ -66,8 +66,24 @@ def echo(text: str, n: int = 0) -> str:
     return json.dumps({"text": text, "n": n}, sort_keys=True)
 
 
+def _http(port: int) -> None:
+    """Streamable HTTP; each request's ``X-Upstream-Key`` header is logged, so a test can see
+    that the gateway (not the agent) sent the upstream's credential."""
+    import uvicorn
+
+    app = server.streamable_http_app()
+
+    async def logged(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            key = dict(scope["headers"]).get(b"x-upstream-key", b"").decode()
+            _log("_http_request", {"x-upstream-key": key})
+        await app(scope, receive, send)
+
+    uvicorn.run(logged, host="127.0.0.1", port=port, log_level="warning")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+        _http(int(sys.argv[2]))
     else:
         server.run()

@@ -40,7 +40,7 @@ class Signoff:
         True on SQLite: its writes are serialised on one lock anyway, and a worker thread
         holding that lock had to win the GIL back from the loop after every statement, which
         stretched each write to ~1.4 ms of wall time and capped a process near 550 proposals/s
-        (on the loop: 800/s, measured in bench/bench_core.py). PostgreSQL writes wait on the
+        (on the loop: 720-790/s, bench/bench_core.py). PostgreSQL writes wait on the
         network and run concurrently, so they stay in worker threads.
         """
         return self.engine.dialect.name == "sqlite"

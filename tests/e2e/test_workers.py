@@ -14,9 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+import signoff
 from tests.conftest import free_port
 from tests.e2e.conftest import Workspace, init_workspace, seed
 
+DEFAULT_POLICY = Path(signoff.__file__).parent / "policy" / "default.yaml"
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="Linux only")]
 
@@ -26,7 +28,8 @@ def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "signoff.cli.main", "serve", "--port", str(port),
              "--workers", "2", "--log-level", "warning"],
-            env={**os.environ, "SIGNOFF_DATA_DIR": str(data_dir)},
+            env={**os.environ, "SIGNOFF_DATA_DIR": str(data_dir),
+                 "SIGNOFF_POLICY": str(data_dir / "policy.yaml")},
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -57,6 +60,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 def test_two_workers_share_the_load_and_stop_together(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     admin = init_workspace(data_dir, None)
+    policy = data_dir / "policy.yaml"
+    policy.write_text(DEFAULT_POLICY.read_text())
     port = free_port()
     proc = _serve(data_dir, port, tmp_path / "first.log")
     url = f"http://127.0.0.1:{port}"
@@ -93,6 +98,18 @@ def test_two_workers_share_the_load_and_stop_together(tmp_path: Path) -> None:
                            headers={"Authorization": f"Bearer {ws.tokens['olivia']}"})
                 assert waiting.result().json()["status"] == "cancelled"
                 assert time.monotonic() - t0 < 2.0  # not the 5 s safety net
+        # SIGHUP to the supervisor reloads the policy in every worker.
+        def versions() -> set[str]:
+            return {httpx.get(url + "/v1/policy", headers={"Authorization": f"Bearer {admin}"}
+                              ).json()["active"]["version"] for _ in range(16)}
+
+        [old] = versions()
+        policy.write_text(DEFAULT_POLICY.read_text() + "\n# reviewed again\n")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while (seen := versions()) and (len(seen) != 1 or old in seen):  # both on the new one
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.2)
         # A port that is taken is one clear line, and nothing starts.
         second = _serve(data_dir, port, tmp_path / "second.log")
         second.wait(timeout=60)

@@ -5,13 +5,15 @@ whole burst of connections: with keep-alive clients one process did all the work
 other idled (measured: 1.02 and 0.01 CPUs busy). Here every worker listens on its own
 ``SO_REUSEPORT`` socket, so the kernel spreads connections across them. The sockets are bound
 in this process first, so a taken port is one clear error before anything starts. A worker
-that dies is restarted; SIGINT or SIGTERM stops them all gracefully.
+that dies is restarted; SIGINT or SIGTERM stops them all gracefully; SIGHUP is passed to every
+worker (policy reload).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import time
@@ -82,7 +84,14 @@ def serve_workers(settings: Settings, *, host: str, port: int, workers: int,
         nonlocal stopping
         stopping = True
 
+    def reload(signum: int, _frame: object) -> None:
+        # `kill -HUP <this process>` reloads the policy in every worker, not only in one.
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reload)
     try:
         restarts: list[float] = []
         while not stopping:

@@ -112,7 +112,12 @@ def test_two_workers_share_the_load_and_stop_together(tmp_path: Path) -> None:
             time.sleep(0.2)
         # A port that is taken is one clear line, and nothing starts.
         second = _serve(data_dir, port, tmp_path / "second.log")
-        second.wait(timeout=60)
+        try:
+            second.wait(timeout=60)
+        finally:
+            if second.poll() is None:  # it must not linger if it wrongly started
+                os.killpg(second.pid, signal.SIGKILL)
+                second.wait()
         err = (tmp_path / "second.log").read_bytes()
         assert second.returncode != 0 and b"cannot listen on" in err, err
         assert b"Traceback" not in err

@@ -85,7 +85,8 @@ def submit_action(ctx: ServiceContext, principal: Principal, request: ActionRequ
             first = uow.actions.by_idempotency_key(principal.id, request.idempotency_key or "")
         if first is None or first.digest != digest:
             raise Conflict("this idempotency key was used for a different payload",
-                           field="idempotency_key") from None
+                           field="idempotency_key",
+                           **({"action_id": first.id} if first is not None else {})) from None
         return first, False
 
 
@@ -118,13 +119,8 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
             raise forbid(ctx, principal, f"workflow {workflow.name} is frozen: "
                          f"{workflow.frozen_reason}", uow=uow, workflow=workflow.name,
                          error=WorkflowFrozen, event_type="action.refused")
-        if request.idempotency_key:
-            first = uow.actions.by_idempotency_key(agent.id, request.idempotency_key)
-            if first is not None:
-                if first.digest != digest:
-                    raise Conflict("this idempotency key was used for a different payload",
-                                   field="idempotency_key", action_id=first.id)
-                return first, False
+        # A repeated idempotency key is found by the insert itself (ON CONFLICT DO NOTHING),
+        # which answers with the first action: no look-up on every proposal.
         owner, subject = _policy_input(uow, request, agent, workflow, now)
         decision = ctx.policy.current.decide(subject)
         shadow = ctx.policy.shadow_decide(subject, decision)

@@ -28,29 +28,14 @@ _ACTION_STATE_COLUMNS = ("status", "tier", "mode", "reasons", "requirements", "e
 
 class SqlActionRepository(Repository):
     def add(self, a: Action) -> None:
+        values = _action_row(a)
         if a.request.idempotency_key:
-            # A savepoint keeps the transaction usable (PostgreSQL) if the key was taken.
-            try:
-                with self.conn.begin_nested():
-                    self._insert(a)
-            except sa.exc.IntegrityError as exc:
-                raise DuplicateIdempotencyKey(a.request.idempotency_key) from exc
+            # ON CONFLICT DO NOTHING: a key this agent already used inserts nothing, raises
+            # nothing (the transaction stays usable), and the caller answers with the first.
+            if not self._insert_row_unless(t.actions, values, ("agent_id", "idempotency_key")):
+                raise DuplicateIdempotencyKey(a.request.idempotency_key)
             return
-        self._insert(a)
-
-    def _insert(self, a: Action) -> None:
-        r = a.request
-        self._insert_row(t.actions, dict(
-            id=a.id, agent_id=a.agent_id, agent_owner_id=a.agent_owner_id, workflow=r.workflow,
-            kind=r.kind, target=r.target, params=r.params, summary=r.summary,
-            inputs=[i.as_dict() for i in r.inputs], impact=r.impact.as_dict(),
-            on_behalf_of=r.on_behalf_of, parent_id=r.parent_id, chain=list(r.chain),
-            idempotency_key=r.idempotency_key, digest=a.digest, status=a.status.value,
-            tier=a.tier, mode=a.mode, reasons=a.reasons, requirements=a.requirements,
-            eligible=a.eligible, policy_version=a.policy_version, created_at=a.created_at,
-            expires_at=a.expires_at, escalate_at=a.escalate_at, escalated_at=a.escalated_at,
-            decided_at=a.decided_at, post_review=a.post_review,
-            post_review_verdict=a.post_review_verdict))
+        self._insert_row(t.actions, values)
 
     def get(self, action_id: str, *, for_update: bool = False) -> Action | None:
         row = self._one(t.actions, "id", action_id, for_update)
@@ -260,3 +245,18 @@ def audit_row(row: Any) -> dict[str, Any]:
     return {"seq": row.seq, "at": body["at"], "actor": row.actor, "type": row.type,
             "action_id": row.action_id, "data": body.get("data", {}),
             "prev_hash": row.prev_hash, "hash": row.hash}
+
+
+def _action_row(a: Action) -> dict[str, Any]:
+    r = a.request
+    return dict(
+        id=a.id, agent_id=a.agent_id, agent_owner_id=a.agent_owner_id, workflow=r.workflow,
+        kind=r.kind, target=r.target, params=r.params, summary=r.summary,
+        inputs=[i.as_dict() for i in r.inputs], impact=r.impact.as_dict(),
+        on_behalf_of=r.on_behalf_of, parent_id=r.parent_id, chain=list(r.chain),
+        idempotency_key=r.idempotency_key, digest=a.digest, status=a.status.value,
+        tier=a.tier, mode=a.mode, reasons=a.reasons, requirements=a.requirements,
+        eligible=a.eligible, policy_version=a.policy_version, created_at=a.created_at,
+        expires_at=a.expires_at, escalate_at=a.escalate_at, escalated_at=a.escalated_at,
+        decided_at=a.decided_at, post_review=a.post_review,
+        post_review_verdict=a.post_review_verdict)

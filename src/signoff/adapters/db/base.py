@@ -7,7 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from signoff.adapters.db.driver import insert_statement, select_statement, update_statement
+from signoff.adapters.db.driver import (
+    insert_statement,
+    insert_unless_statement,
+    select_statement,
+    update_statement,
+)
 from signoff.adapters.db.engine import is_postgres
 
 __all__ = ["Repository"]
@@ -25,6 +30,12 @@ class Repository:
 
     def _insert_row(self, table: sa.Table, values: dict[str, Any]) -> None:
         insert_statement(table, tuple(values), self.conn.dialect).execute(self.conn, values)
+
+    def _insert_row_unless(self, table: sa.Table, values: dict[str, Any],
+                           unique: tuple[str, ...]) -> bool:
+        """Insert unless a row with the same ``unique`` values exists; True when inserted."""
+        stmt = insert_unless_statement(table, tuple(values), unique, self.conn.dialect)
+        return stmt.first(self.conn, values) is not None
 
     def _update(self, table: sa.Table, column: str, value: Any, **values: Any) -> None:
         update_statement(table, column, tuple(values), self.conn.dialect).execute(

@@ -17,8 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = ["DriverStatement", "insert_statement", "select_statement", "update_statement"]
+__all__ = ["DriverStatement", "insert_statement", "insert_unless_statement", "select_statement",
+           "update_statement"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -113,6 +116,24 @@ def insert_statement(table: sa.Table, columns: Sequence[str],
         stmt = table.insert().values({c: sa.bindparam(c) for c in columns})
         found = _CACHE[key] = DriverStatement(stmt, dialect,
                                               {c: table.c[c].type for c in columns})
+    return found
+
+
+def insert_unless_statement(table: sa.Table, columns: Sequence[str], unique: Sequence[str],
+                            dialect: sa.Dialect) -> DriverStatement:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING`` the first column: ``first()`` is
+    None when a row with those unique values exists. No error is raised, so the transaction
+    stays usable on PostgreSQL without a savepoint."""
+    key = ("insert_unless", table.name, tuple(columns), tuple(unique), dialect.name)
+    found = _CACHE.get(key)
+    if found is None:
+        insert_statement(table, columns, dialect)  # the same refusal of skipped defaults
+        build = pg_insert if dialect.name == "postgresql" else sqlite_insert
+        returned = table.c[columns[0]]
+        stmt = build(table).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
+            index_elements=list(unique)).returning(returned)
+        found = _CACHE[key] = DriverStatement(stmt, dialect,
+                                              {c: table.c[c].type for c in columns}, [returned])
     return found
 
 

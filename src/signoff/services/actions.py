@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from signoff.domain.actions import (
     Action,
@@ -18,9 +18,11 @@ from signoff.domain.policy import SYSTEM_POLICY_ACTOR, Mode, PolicyInput, Reason
 from signoff.errors import (
     AgentSuspended,
     Conflict,
+    Forbidden,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    SignoffError,
     WorkflowFrozen,
 )
 from signoff.services.approvers import resolve_factors
@@ -103,22 +105,11 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
     validate_elevation(request)
     now = ctx.now()
     with ctx.uow() as uow:
-        agent = uow.agents.get(principal.id)
-        if agent is None or agent.status is AgentStatus.SUSPENDED:
-            raise forbid(ctx, principal, "this agent is suspended", uow=uow,
-                         error=AgentSuspended, event_type="action.refused")
-        if not may_propose(uow, agent, request, now):
-            raise forbid(ctx, principal, f"{request.kind} in {request.workflow} is outside this "
-                         "agent's scopes", uow=uow, workflow=request.workflow,
-                         event_type="action.refused")
-        workflow = uow.workflows.get(request.workflow)
-        if workflow is None:
-            raise forbid(ctx, principal, f"unknown workflow {request.workflow}", uow=uow,
-                         event_type="action.refused")
-        if workflow.frozen:
-            raise forbid(ctx, principal, f"workflow {workflow.name} is frozen: "
-                         f"{workflow.frozen_reason}", uow=uow, workflow=workflow.name,
-                         error=WorkflowFrozen, event_type="action.refused")
+        admitted = _admit(uow, principal, request, now)
+        if isinstance(admitted, _Refusal):
+            raise forbid(ctx, principal, admitted.why, uow=uow, workflow=admitted.workflow,
+                         error=admitted.error, event_type="action.refused")
+        agent, workflow = admitted
         # A repeated idempotency key is found by the insert itself (ON CONFLICT DO NOTHING),
         # which answers with the first action: no look-up on every proposal.
         owner, subject = _policy_input(uow, request, agent, workflow, now)
@@ -200,6 +191,34 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
     return action, True
 
 
+class _Refusal(NamedTuple):
+    code: str
+    why: str
+    error: type[SignoffError] = Forbidden
+    workflow: str | None = None
+
+
+def _admit(uow: Any, principal: Principal, request: ActionRequest, now: Any
+           ) -> tuple[Any, Any] | _Refusal:
+    """The agent and workflow of a proposal the policy may see, or why it may not.
+
+    Shared by proposals (which record the refusal) and checks (which report it), so a check
+    never answers differently from the proposal it stands for."""
+    agent = uow.agents.get(principal.id)
+    if agent is None or agent.status is AgentStatus.SUSPENDED:
+        return _Refusal("agent.suspended", "this agent is suspended", AgentSuspended)
+    if not may_propose(uow, agent, request, now):
+        return _Refusal("agent.scope", f"{request.kind} in {request.workflow} is outside this "
+                        "agent's scopes", workflow=request.workflow)
+    workflow = uow.workflows.get(request.workflow)
+    if workflow is None:
+        return _Refusal("workflow.unknown", f"unknown workflow {request.workflow}")
+    if workflow.frozen:
+        return _Refusal("workflow.frozen", f"workflow {workflow.name} is frozen: "
+                        f"{workflow.frozen_reason}", WorkflowFrozen, workflow.name)
+    return agent, workflow
+
+
 def _policy_input(uow: Any, request: ActionRequest, agent: Any, workflow: Any, now: Any
                   ) -> tuple[Any, PolicyInput]:
     """What the policy sees of a proposal; also returns the workflow's owner (a Human)."""
@@ -231,23 +250,13 @@ def check_action(ctx: ServiceContext, principal: Principal, request: ActionReque
     validate_elevation(request)
     now = ctx.now()
 
-    def refused(code: str, why: str) -> dict[str, Any]:
-        return {"mode": Mode.DENY.value, "tier": None, "reasons": [Reason(code, why).as_dict()],
-                "matched_rules": [], "policy_version": ctx.policy.current.version}
-
     with ctx.uow(readonly=True) as uow:
-        agent = uow.agents.get(principal.id)
-        if agent is None or agent.status is AgentStatus.SUSPENDED:
-            return refused("agent.suspended", "this agent is suspended")
-        if not may_propose(uow, agent, request, now):
-            return refused("agent.scope", f"{request.kind} in {request.workflow} is outside "
-                           "this agent's scopes")
-        workflow = uow.workflows.get(request.workflow)
-        if workflow is None:
-            return refused("workflow.unknown", f"unknown workflow {request.workflow}")
-        if workflow.frozen:
-            return refused("workflow.frozen", f"workflow {workflow.name} is frozen")
-        _, subject = _policy_input(uow, request, agent, workflow, now)
+        admitted = _admit(uow, principal, request, now)
+        if isinstance(admitted, _Refusal):
+            return {"mode": Mode.DENY.value, "tier": None,
+                    "reasons": [Reason(admitted.code, admitted.why).as_dict()],
+                    "matched_rules": [], "policy_version": ctx.policy.current.version}
+        _, subject = _policy_input(uow, request, *admitted, now)
     decision = ctx.policy.current.decide(subject)
     return {"mode": decision.mode.value, "tier": decision.tier.value,
             "reasons": [r.as_dict() for r in decision.reasons],

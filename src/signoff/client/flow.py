@@ -152,8 +152,7 @@ def acquire(client: Client, gate: Gate, prepared: Prepared) -> Ticket:
         try:
             token = _spent_grant(record)
             claims = client.verifier.verify(token, prepared.digest, **_expect(prepared))
-            if claims.action_id != record.id:
-                raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+            _same_action(claims, record)
         except SignoffError as exc:
             client.report_outcome_later(record.id, "failed", _not_run(record, exc))
             raise
@@ -164,8 +163,7 @@ def acquire(client: Client, gate: Gate, prepared: Prepared) -> Ticket:
             _cancel_quietly(client, record.id, gate)
     token = _after_wait(record, gate)
     claims = client.verifier.verify(token, prepared.digest, **_expect(prepared))
-    if claims.action_id != record.id:
-        raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+    _same_action(claims, record)
     redemption = client.redeem(token, prepared.digest)
     return Ticket(prepared=prepared, record=record, claims=claims, redemption=redemption)
 
@@ -182,9 +180,18 @@ def finish(client: Client, gate: Gate, ticket: Ticket, exc: BaseException | None
     client.report_outcome_later(ticket.record.id, status, detail)
 
 
+def _same_action(claims: GrantClaims, record: ActionRecord) -> None:
+    if claims.action_id != record.id:
+        raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+
+
+def _gave_up(gate: Gate) -> str:
+    return f"the agent stopped waiting after {gate.timeout}s"
+
+
 def _cancel_quietly(client: Client, action_id: str, gate: Gate) -> None:
     try:
-        client.cancel(action_id, reason=f"the agent stopped waiting after {gate.timeout}s")
+        client.cancel(action_id, reason=_gave_up(gate))
     except SignoffError:
         pass  # _after_wait raises Cancelled anyway; the server expires it later
 
@@ -201,8 +208,7 @@ async def aacquire(client: AsyncClient, gate: Gate, prepared: Prepared) -> Ticke
         try:
             token = _spent_grant(record)
             claims = await client.verifier.averify(token, prepared.digest, **_expect(prepared))
-            if claims.action_id != record.id:
-                raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+            _same_action(claims, record)
         except SignoffError as exc:
             client.report_outcome_later(record.id, "failed", _not_run(record, exc))
             raise
@@ -211,14 +217,12 @@ async def aacquire(client: AsyncClient, gate: Gate, prepared: Prepared) -> Ticke
         record = await client.wait(record.id, timeout=gate.timeout)
         if record.status == "pending":
             try:
-                await client.cancel(record.id,
-                                    reason=f"the agent stopped waiting after {gate.timeout}s")
+                await client.cancel(record.id, reason=_gave_up(gate))
             except SignoffError:
                 pass  # _after_wait raises Cancelled anyway; the server expires it later
     token = _after_wait(record, gate)
     claims = await client.verifier.averify(token, prepared.digest, **_expect(prepared))
-    if claims.action_id != record.id:
-        raise ProtocolError(f"grant is for action {claims.action_id}, not {record.id}")
+    _same_action(claims, record)
     redemption = await client.redeem(token, prepared.digest)
     return Ticket(prepared=prepared, record=record, claims=claims, redemption=redemption)
 

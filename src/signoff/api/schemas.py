@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signoff.domain.actions import ActionRequest, Impact, InputRef
+from signoff.errors import InvalidRequest
+
 __all__ = [
     "ActionCreate", "AgentCreate", "CancelBody", "GroupCreate", "GroupMembers", "ImpactIn",
     "InputIn", "OutcomeCreate", "OwnerChange", "PostReviewCreate", "ReasonBody", "RedeemBody",
@@ -44,6 +47,21 @@ class ActionCreate(_Strict):
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     redeem: bool = Field(False, description="Redeem at once if the policy allows it outright "
                                             "(answer: status executing).")
+
+    def to_request(self, header_key: str | None = None) -> ActionRequest:
+        """The domain request; ``header_key`` is an ``Idempotency-Key`` header, if any."""
+        if self.idempotency_key and header_key and self.idempotency_key != header_key:
+            raise InvalidRequest("Idempotency-Key header and body idempotency_key differ",
+                                 field="idempotency_key")
+        return ActionRequest(
+            workflow=self.workflow, kind=self.kind, target=self.target, params=self.params,
+            summary=self.summary,
+            inputs=tuple(InputRef(source=i.source, ref=i.ref, excerpt=i.excerpt)
+                         for i in self.inputs),
+            impact=Impact(reversible=self.impact.reversible, external=self.impact.external,
+                          description=self.impact.description),
+            on_behalf_of=self.on_behalf_of, parent_id=self.parent_id, chain=tuple(self.chain),
+            idempotency_key=self.idempotency_key or header_key)
 
 
 class ReviewCreate(_Strict):

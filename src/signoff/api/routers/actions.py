@@ -19,7 +19,6 @@ from signoff.api.schemas import (
     RedeemBody,
     ReviewCreate,
 )
-from signoff.domain.actions import ActionRequest, Impact, InputRef
 from signoff.domain.identities import Principal
 from signoff.errors import InvalidRequest
 from signoff.services import actions, grants, queries, reviews
@@ -28,26 +27,10 @@ router = APIRouter(tags=["actions"])
 Caller = Annotated[Principal, Depends(principal_of)]
 
 
-def request_of(body: ActionCreate, idempotency_key: str | None) -> ActionRequest:
-    key = body.idempotency_key or idempotency_key
-    if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
-        raise InvalidRequest("Idempotency-Key header and body idempotency_key differ",
-                             field="idempotency_key")
-    return ActionRequest(
-        workflow=body.workflow, kind=body.kind, target=body.target, params=body.params,
-        summary=body.summary,
-        inputs=tuple(InputRef(source=i.source, ref=i.ref, excerpt=i.excerpt)
-                     for i in body.inputs),
-        impact=Impact(reversible=body.impact.reversible, external=body.impact.external,
-                      description=body.impact.description),
-        on_behalf_of=body.on_behalf_of, parent_id=body.parent_id, chain=tuple(body.chain),
-        idempotency_key=key)
-
-
 def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) -> Response:
     ctx = app_of(request).ctx
     principal = principal_of(request)
-    action, created = actions.submit_action(ctx, principal, request_of(body, idempotency_key),
+    action, created = actions.submit_action(ctx, principal, body.to_request(idempotency_key),
                                             redeem=body.redeem)
     if created:
         return json_response(queries.build_record(

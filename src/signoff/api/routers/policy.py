@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from signoff.api.deps import app_of, principal_of
-from signoff.api.routers.actions import request_of
 from signoff.api.schemas import ActionCreate, ReasonBody
 from signoff.domain.identities import Principal, Role
 from signoff.services import actions, elevations, policy_admin
@@ -30,7 +29,7 @@ def get_policy(request: Request, principal: Caller) -> dict[str, Any]:
 def check(body: ActionCreate, request: Request, principal: Caller) -> dict[str, Any]:
     """Agents: what the policy would decide for this proposal now (mode, tier, reasons),
     without proposing it; nothing is stored. A real proposal is decided afresh."""
-    return actions.check_action(app_of(request).ctx, principal, request_of(body, None))
+    return actions.check_action(app_of(request).ctx, principal, body.to_request())
 
 
 @router.post("/v1/policy/reload")

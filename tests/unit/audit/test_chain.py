@@ -20,18 +20,22 @@ from signoff.domain.audit import (
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def make_rows(n: int) -> list[list[Any]]:
+def sealed(events: list[AuditEvent]) -> list[list[Any]]:
     rows, prev = [], GENESIS_HASH
-    for seq in range(1, n + 1):
-        ev = AuditEvent(type="x.happened", actor="agent:a1", at=T0 + timedelta(seconds=seq),
-                        action_id=None if seq % 3 else f"act_{seq}",
-                        data={"n": seq, "text": "é \"quoted\" \n\u2028"})
+    for seq, ev in enumerate(events, start=1):
         body = event_body(seq=seq, event=ev)
         digest = chain_hash(prev, body)
         rows.append([seq, format_at(ev.at), ev.actor, ev.type, ev.action_id, body.decode(),
                      prev, digest])
         prev = digest
     return rows
+
+
+def make_rows(n: int) -> list[list[Any]]:
+    return sealed([AuditEvent(type="x.happened", actor="agent:a1", at=T0 + timedelta(seconds=seq),
+                              action_id=None if seq % 3 else f"act_{seq}",
+                              data={"n": seq, "text": "é \"quoted\" \n\u2028"})
+                   for seq in range(1, n + 1)])
 
 
 def walk(rows: list[list[Any]], **kw: Any) -> ChainWalk:
@@ -81,17 +85,6 @@ def test_tail_checks() -> None:
                       source="s").seq == 6  # type: ignore[union-attr]
     assert check_tail(last_seq=0, last_hash=GENESIS_HASH, head=(0, GENESIS_HASH),
                       checkpoints=[], source="s") is None
-
-
-def sealed(events: list[AuditEvent]) -> list[list[Any]]:
-    rows, prev = [], GENESIS_HASH
-    for seq, ev in enumerate(events, start=1):
-        body = event_body(seq=seq, event=ev)
-        digest = chain_hash(prev, body)
-        rows.append([seq, format_at(ev.at), ev.actor, ev.type, ev.action_id, body.decode(),
-                     prev, digest])
-        prev = digest
-    return rows
 
 
 def test_values_that_need_json_escaping_still_verify() -> None:

@@ -35,6 +35,11 @@ def _expr_members(uow: Any, expr: str, workflow: Workflow, agent_owner_id: str) 
     if expr.startswith("group:"):
         group = uow.groups.get(expr[6:])
         return set(group.members) if group is not None else set()
+    if expr.startswith("role:"):
+        # Everyone holding the role now ("an admin"): unlike a group, nobody has to keep a
+        # member list in step with the roles. Inactive people are dropped by the caller.
+        role = expr[5:]
+        return {h.id for h in uow.humans.list() if role in h.roles}
     return set()  # unknown expressions name nobody: fail closed
 
 

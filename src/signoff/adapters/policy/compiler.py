@@ -28,6 +28,7 @@ import cel
 
 from .errors import PolicyIssue
 from .schema import RuleSpec
+from .yamlnodes import locate
 
 __all__ = ["ROOTS", "CompiledRule", "compile_rule", "merge_paths", "split_conjuncts"]
 
@@ -198,6 +199,60 @@ def _guard(conjuncts: tuple[str, ...]) -> tuple[Callable[[str], bool] | None, st
     return None, ""
 
 
+# The fields whose type signoff fixes (everything under params and labels is the agent's JSON).
+_FIELD_TYPES = {
+    **{f"action.{f}": "string" for f in ("workflow", "kind", "target", "summary")},
+    "action.chain_depth": "int", "action.impact.reversible": "bool",
+    "action.impact.external": "bool",
+    **{f"agent.{f}": "string" for f in ("id", "name", "owner")},
+    **{f"workflow.{f}": "string" for f in ("name", "owner")},
+}
+_FIELD = r"(?<![\w.])((?:action|agent|workflow)(?:\.\w+)+)(?![\w.(\[])"
+_LITERAL = r'("[^"\n]*"|\'[^\'\n]*\'|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[uU]?|true|false)(?![\w.(\[])'
+_EQ_FIELD_FIRST = re.compile(rf"{_FIELD}\s*(?:==|!=)\s*{_LITERAL}")
+_EQ_LITERAL_FIRST = re.compile(rf"(?<![\w.\])\]])\s*{_LITERAL}\s*(?:==|!=)\s*{_FIELD}")
+
+
+def _literal_type(lit: str) -> str:
+    if lit[0] in "\"'":
+        return "string"
+    if lit in ("true", "false"):
+        return "bool"
+    return "number"
+
+
+def _equality_type_error(src: str) -> tuple[tuple[str, str], int] | None:
+    """((message, hint), offset) for ``field == literal`` whose types can never be equal.
+
+    CEL's runtime says ``false`` to ``action.chain_depth == "3"`` where its type checker would
+    refuse the expression; the package we use has no checker, so the rule would silently never
+    match. Ordering (``<``) mixes are already caught by the probe run: they raise."""
+    blank = blank_strings(src)
+    found = [(m.group(1), m.group(2), m.start(), m.end())
+             for m in _EQ_FIELD_FIRST.finditer(blank)]
+    found += [(m.group(2), m.group(1), m.start(1), m.end())
+              for m in _EQ_LITERAL_FIRST.finditer(blank)]
+    for field_path, lit, offset, stop in sorted(found, key=lambda f: f[2]):
+        want = _FIELD_TYPES.get(field_path)
+        got = _literal_type(lit)
+        if want is None or got == want or (want == "int" and got == "number"):
+            continue
+        shown = " ".join(src[offset:stop].split())
+        example = {"string": f'{field_path} == "..."', "int": f"{field_path} == 3",
+                   "bool": f"{field_path} == true"}[want]
+        article = "an" if want == "int" else "a"
+        return (f"CEL type error: {field_path} is {article} {want}, compared with a {got} "
+                f"({shown}), so this is never true",
+                f"compare like with like, e.g. {example}"), offset
+    return None
+
+
+def _position(src: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset`` in ``src``."""
+    line = src.count("\n", 0, offset) + 1
+    return line, offset - (src.rfind("\n", 0, offset) + 1) + 1
+
+
 def _probe() -> dict[str, Any]:
     return {
         "action": {"workflow": "", "kind": "", "target": "", "params": {}, "summary": "",
@@ -210,6 +265,12 @@ def _probe() -> dict[str, Any]:
 
 
 def _issue(rule: RuleSpec, message: str, hint: str, line: int = 1, col: int = 1) -> PolicyIssue:
+    """An issue at 1-based (line, col) of the CEL source, placed where that is in the file."""
+    lines = rule.when.split("\n")
+    offset = sum(len(x) + 1 for x in lines[:max(line - 1, 0)]) + max(col - 1, 0)
+    where = locate(rule.when_map, offset)
+    if where is not None:
+        return PolicyIssue(rule.when_ref.file, message, where[0], where[1], rule.id, hint)
     ref = rule.when_ref
     style = rule.when_style
     if style in ("|", ">"):
@@ -243,6 +304,10 @@ def compile_rule(rule: RuleSpec) -> tuple[CompiledRule | None, list[PolicyIssue]
     if bad:
         return None, [_issue(rule, f"unknown function {bad[0]!r}",
                              "see the CEL standard functions: size, startsWith, matches, …")]
+    mismatch = _equality_type_error(rule.when)
+    if mismatch:
+        (message, hint), offset = mismatch
+        return None, [_issue(rule, message, hint, *_position(rule.when, offset))]
     try:
         result = program.execute(cel.Context(_probe()))
     except TypeError as exc:

@@ -28,7 +28,8 @@ class PolicyIssue:
 
     def format(self) -> str:
         """``file:line:col: rule id: message (hint)`` on one line, the shape editors jump to."""
-        where = f"{self.file}:{self.line}:{self.column}"
+        # No position (a missing file, an empty directory): no made-up ":0:0" to jump to.
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         rule = f"rule {self.rule_id}: " if self.rule_id else ""
         hint = f" (hint: {self.hint})" if self.hint else ""
         text = f"{where}: {rule}{self.message}{hint}"

@@ -11,8 +11,10 @@ unique across all files; ``*_cases.yaml`` files (policy tests) are skipped. Tier
 defined keep the defaults of SPEC section 4 (``DEFAULT_TIERS``); a tier that is written gets
 exactly what it says, unspecified fields taking the ``Requirements`` defaults (one approval).
 
-The policy version is ``sha256:`` over the canonical bytes of all files (sorted by name, each as
-name, NUL, content, NUL), so the same files always give the same version wherever they live.
+The policy version is ``sha256:`` over the bytes of the file; for several files, over each one's
+name, NUL, content, NUL in name order (the names decide the merge order). So the same policy gives
+the same version wherever it lives and whatever its one file is called (``signoff policy init``
+writes ``policy.yaml``, the shipped copy is ``default.yaml``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,20 @@ from typing import Any
 from signoff.domain.policy import DEFAULT_APPROVERS, Mode, QuorumFactor, Requirements, Tier
 
 from .errors import PolicyError, PolicyIssue
+from .feasibility import quorum_problem
+from .merge import merge_requirements
 from .schema import PolicyDocument, RuleSpec, SourceRef, TierSpec
 from .values import ValueReader
-from .yamlnodes import MappingNode, Node, SequenceNode, compose, mapping_items, position
+from .yamlnodes import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose,
+    mapping_items,
+    position,
+    source_map,
+)
 
 __all__ = ["DEFAULT_TIERS", "load_document", "parse_sources", "policy_sources", "policy_version"]
 
@@ -47,6 +60,8 @@ _REQ_KEYS = ("approvals", "approvers", "require", "min_review_seconds", "rationa
 _TIER_KEYS = ("mode", *_REQ_KEYS)
 _RULE_KEYS = ("id", "when", "tier", "deny", "description", *_REQ_KEYS)
 _APPROVER_KEYS = ("approvals", "approvers", "require")
+_FEASIBLE_HINT = ("owner, agent_owner and user:EMAIL are one person each: lower the count, or "
+                  "add a pool such as backup, reviewers, group:NAME or role:admin")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 
 
@@ -69,6 +84,8 @@ def policy_sources(path: str | Path) -> list[tuple[str, bytes]]:
 
 
 def policy_version(sources: list[tuple[str, bytes]]) -> str:
+    if len(sources) == 1:
+        return "sha256:" + hashlib.sha256(sources[0][1]).hexdigest()
     h = hashlib.sha256()
     for name, data in sorted(sources, key=lambda s: Path(s[0]).name):
         h.update(Path(name).name.encode() + b"\0" + data + b"\0")
@@ -150,6 +167,11 @@ class _FileParser:
                      f"tier {tier} requires approval but needs zero approvals, so no one can "
                      "ever approve it", "set approvals: 1 or more, or change the mode")
             return None
+        problem = quorum_problem(tier, factors) if mode == Mode.REQUIRE_APPROVAL else None
+        if problem:
+            where = items.get("require") or items.get("approvers") or items.get("approvals")
+            self.err((where or (node, node))[1], f"tier {tier}: {problem}", _FEASIBLE_HINT)
+            return None
         req = Requirements(
             factors=factors,
             min_review_seconds=_pick(ov.min_review_seconds, req.min_review_seconds),
@@ -223,6 +245,8 @@ class _FileParser:
             overrides=ov, ref=SourceRef(self.file, line, col),
             when_ref=SourceRef(self.file, wl, wc),
             when_style=getattr(items["when"][1], "style", None),
+            when_map=source_map(items["when"][1]) if isinstance(items["when"][1], ScalarNode)
+            else (),
         )
 
 
@@ -290,10 +314,18 @@ def _merge(parsers: list[_FileParser], issues: list[PolicyIssue]) -> tuple[
 
 def _check_rule_tiers(rules: list[tuple[RuleSpec, _FileParser]], tiers: dict[Tier, TierSpec],
                       issues: list[PolicyIssue]) -> None:
-    """Approver settings on a rule whose own tier never asks for approval are a mistake."""
+    """Approver settings on a rule whose own tier never asks for approval are a mistake, and
+    so is a rule whose quorum (its tier's, tightened by the rule) nobody could ever meet."""
     for rule, _p in rules:
         ov = rule.overrides
-        if rule.tier is None or tiers[rule.tier].mode == Mode.REQUIRE_APPROVAL:
+        if rule.tier is None:
+            continue
+        if tiers[rule.tier].mode == Mode.REQUIRE_APPROVAL:
+            factors = merge_requirements(tiers[rule.tier], [ov]).factors
+            problem = quorum_problem(rule.tier, factors)
+            if problem:
+                issues.append(PolicyIssue(rule.ref.file, problem, rule.ref.line,
+                                          rule.ref.column, rule.id, _FEASIBLE_HINT))
             continue
         if ov.factors or ov.approvals is not None:
             issues.append(PolicyIssue(

@@ -2,8 +2,8 @@
 
 Also the two small value grammars of the format: durations (``15s``, ``30m``, ``4h``, ``1d``,
 combinable as ``1h30m``, or plain seconds) and approver expressions (``owner``, ``backup``,
-``reviewers``, ``user:EMAIL``, ``group:NAME``). The services resolve approver expressions into
-people; here we only make sure each one can name somebody.
+``reviewers``, ``agent_owner``, ``user:EMAIL``, ``group:NAME``, ``role:ROLE``). The services
+resolve approver expressions into people; here we only make sure each one can name somebody.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from signoff.domain.identities import Role
 from signoff.domain.policy import Mode, QuorumFactor, Requirements, Tier
 
 __all__ = [
@@ -59,8 +60,14 @@ def approver_problem(expr: object) -> str | None:
         return None if _EMAIL.match(name) else f"user approver {expr!r} needs an email: user:EMAIL"
     if kind == "group":
         return None if _GROUP.match(name) else f"group approver {expr!r} needs a name: group:NAME"
+    if kind == "role":
+        roles = ", ".join(f"role:{r.value}" for r in Role)
+        return None if name in {r.value for r in Role} else \
+            f"role approver {expr!r} names no role; use one of {roles}"
+    if _EMAIL.match(expr):
+        return f"approver {expr!r} is an email without 'user:'; write user:{expr}"
     return (f"unknown approver {expr!r}; use owner, backup, reviewers, agent_owner, "
-            "user:EMAIL or group:NAME")
+            "user:EMAIL, group:NAME or role:ROLE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,7 @@ class RuleSpec:
     ref: SourceRef
     when_ref: SourceRef
     when_style: str | None = None
+    when_map: tuple[tuple[int, int, int], ...] = ()   # yamlnodes.source_map of the value
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,14 +90,15 @@ class ValueReader:
         nodes = node.value if isinstance(node, SequenceNode) else [node]
         if isinstance(node, MappingNode) or not nodes:
             self.err(node, "approvers name nobody",
-                     "list at least one of owner, backup, reviewers, user:EMAIL, group:NAME")
+                     "list at least one of owner, backup, reviewers, agent_owner, user:EMAIL, "
+                     "group:NAME, role:ROLE")
             return None
         out = []
         for n in nodes:
             value = self.plain(n) if isinstance(n, ScalarNode) else n
             problem = approver_problem(value)
             if problem:
-                self.err(n, problem, "e.g. group:finance-leads or user:ana@example.com")
+                self.err(n, problem, "e.g. group:finance-leads, user:ana@example.com or role:admin")
                 return None
             out.append(value)
         return tuple(out)
@@ -119,6 +120,11 @@ class ValueReader:
             pool = self.approvers(entry["from"][1])
             count = self._int(entry["count"][1], "count", 1) if "count" in entry else 1
             if pool is None or count is None:
+                return None
+            if any(p == pool for p, _ in out):
+                # Two factors from one pool would merge into one: say what was meant instead.
+                self.err(entry["from"][1], f"from: {', '.join(pool)} appears twice in require",
+                         "use one entry with a larger count (distinct people from one pool)")
                 return None
             out.append((pool, count))
         return out

@@ -14,7 +14,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import PolicyIssue
 
-__all__ = ["Node", "MappingNode", "ScalarNode", "SequenceNode", "compose", "plain", "position"]
+__all__ = ["Node", "MappingNode", "ScalarNode", "SequenceNode", "compose", "locate", "plain",
+           "position", "source_map"]
+
+SourceMap = tuple[tuple[int, int, int], ...]
 
 
 def position(node: Node) -> tuple[int, int]:
@@ -56,3 +59,46 @@ def mapping_items(node: MappingNode) -> list[tuple[str, ScalarNode, Node]]:
         key = plain(k) if isinstance(k, ScalarNode) else "<complex key>"
         out.append((str(key), k, v))
     return out
+
+
+def source_map(node: ScalarNode) -> SourceMap:
+    """Where the scalar's value came from: ``(offset in value, line, column)`` per source line.
+
+    A CEL error points into the *value*; a folded (``>-``), literal (``|``), quoted or plain
+    multi-line scalar moves its text around (indentation dropped, lines joined), so the file
+    position of a value offset is found by locating each source line's text in the value.
+    """
+    mark, end = node.start_mark, node.end_mark
+    if mark.buffer is None or not isinstance(node.value, str):
+        return ()
+    raw = mark.buffer[mark.pointer:end.pointer]
+    block = node.style in ("|", ">")
+    out: list[tuple[int, int, int]] = []
+    pos = 0
+    for i, raw_line in enumerate(raw.split("\n")):
+        if i == 0 and block:  # the indicator line (">-", "|") holds no value text
+            continue
+        lead = len(raw_line) - len(raw_line.lstrip())
+        text = raw_line.strip()
+        if node.style in ("'", '"'):
+            if i == 0 and text.startswith(node.style):
+                text, lead = text[1:], lead + 1
+            if text.endswith(node.style) and not text.endswith("\\" + node.style):
+                text = text[:-1]
+            # Escapes make the value shorter than the source: columns after one on the same
+            # line are off by a character or two, the line is still right.
+            text = text.replace("\\\"", '"') if node.style == '"' else text.replace("''", "'")
+        found = node.value.find(text, pos) if text else -1
+        if found >= 0:
+            out.append((found, mark.line + 1 + i, (mark.column if i == 0 else 0) + lead + 1))
+            pos = found + len(text)
+    return tuple(out)
+
+
+def locate(smap: SourceMap, offset: int) -> tuple[int, int] | None:
+    """1-based (line, column) in the file of a 0-based offset into the value."""
+    best = None
+    for start, line, column in smap:
+        if start <= offset:
+            best = (line, column + offset - start)
+    return best

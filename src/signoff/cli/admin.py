@@ -120,6 +120,26 @@ def register(app: typer.Typer) -> None:
             identities.create_group(so.ctx, LOCAL_ADMIN, name=name, members=_split(members))
             typer.echo(f"Group {name} created")
 
+    @group_app.command("set-members")
+    def group_set_members(name: str, members: Csv = "", data_dir: DataDir = None,
+                          database_url: DbUrl = None) -> None:
+        """Replace a group's members (emails). Past decisions keep who was eligible then."""
+        with open_signoff(settings_for(data_dir, database_url)) as so:
+            group = identities.set_group_members(so.ctx, LOCAL_ADMIN, name,
+                                                 members=_split(members))
+            typer.echo(f"Group {name}: {len(group.members)} member(s)")
+
+    @group_app.command("list")
+    def group_list(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+        """Groups and their members' emails (the pools behind group:NAME approvers)."""
+        with open_signoff(settings_for(data_dir, database_url)) as so, \
+                so.ctx.uow(readonly=True) as uow:
+            groups = uow.groups.list()
+            people = uow.humans.many(sorted({m for g in groups for m in g.members}))
+        for g in groups:
+            emails = sorted(people[m].email for m in g.members if m in people)
+            typer.echo(f"{g.name}: {', '.join(emails) or '(no members)'}")
+
 
 def _agent_id(so: object, name_or_id: str) -> str:
     ctx = so.ctx  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ def test_elevation_needs_owner_and_an_admin() -> None:
     d = load_policy(default_policy_path()).decide(subject("signoff.agent.elevate"))
     assert d.tier == Tier.HIGH
     assert d.requirements.factors == (QuorumFactor(("agent_owner",), 1),
-                                      QuorumFactor(("group:admins",), 1))
+                                      QuorumFactor(("role:admin",), 1))
     assert d.requirements.expires_in == 3600
 
 

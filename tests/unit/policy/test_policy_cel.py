@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import cel
 import pytest
 from policy_helpers import policy, subject
 
-from signoff.adapters.policy import policy_input
+from signoff.adapters.policy import default_policy_path, load_policy, policy_input
 from signoff.domain.policy import Mode, Tier
 
 AMOUNT = """
@@ -208,3 +209,17 @@ def test_non_string_kind_is_left_to_cel_and_fails_closed() -> None:
     """)
     d = p.decide(policy_input({"action": {"kind": 5}}))
     assert d.tier == Tier.CRITICAL and d.matched_rules == ("drafts",)
+
+
+def test_rules_are_compiled_once_per_load_not_per_decision(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    calls = []
+    real = cel.compile
+    monkeypatch.setattr(cel, "compile", lambda src: calls.append(src) or real(src))
+    p = load_policy(default_policy_path())
+    assert len(calls) >= len(p.rule_ids)
+    calls.clear()
+    for amount in range(300):
+        p.decide(subject("payments.send", target=f"acct/{amount}", params={"amount": amount}))
+        p.decide(subject("draft.email", params={"body": str(amount)}, chain_depth=amount % 5))
+    assert calls == []

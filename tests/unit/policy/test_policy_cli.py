@@ -89,3 +89,22 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert res.exit_code == 0 and (dest / "policy.yaml").read_text() != "# mine\n"
     res = runner.invoke(policy_app, ["test", str(dest), str(dest / "policy_cases.yaml")])
     assert res.exit_code == 0, res.output
+
+
+def test_a_typo_in_an_expectation_is_a_cases_file_error(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("version: 1\ncases:\n  - name: typo\n    action: {kind: draft.x}\n"
+                     "    expect: {mode: alow}\n")
+    res = runner.invoke(policy_app, ["test", DEFAULT, str(cases)])
+    assert res.exit_code == 1 and "FAIL" not in res.output
+    assert f"{cases}:3:" in res.output and "'alow' is not a mode" in res.output
+
+
+def test_explain_takes_an_action_as_posted_with_its_chain(tmp_path: Path) -> None:
+    # The body an agent POSTs has `chain`, not `chain_depth`: the depth is derived from it.
+    action = tmp_path / "a.json"
+    action.write_text(json.dumps({"workflow": "w", "kind": "draft.email", "target": "doc/1",
+                                  "chain": ["agt_a", "agt_b", "agt_c"]}))
+    res = runner.invoke(policy_app, ["explain", DEFAULT, "--action", str(action)])
+    assert res.exit_code == 0, res.output
+    assert "long-agent-chain" in res.output.split("Rules")[0] and "high" in res.output

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from signoff.domain.policy import Decision, PolicyEvaluator, PolicyInput
+from signoff.domain.policy import Decision, Mode, PolicyEvaluator, PolicyInput, Tier
 
 from .errors import PolicyError, PolicyIssue
 from .yamlnodes import MappingNode, SequenceNode, compose, mapping_items, plain, position
@@ -42,8 +42,12 @@ def policy_input(data: dict[str, Any], defaults: dict[str, Any] | None = None) -
     if "action" not in data:
         data = {"action": data}
     merged = {**(defaults or {}), **data}
-    action = {**_ACTION_DEFAULTS, **(merged.get("action") or {})}
+    given = merged.get("action") or {}
+    action = {**_ACTION_DEFAULTS, **given}
     action["impact"] = {**_ACTION_DEFAULTS["impact"], **(action.get("impact") or {})}
+    if "chain_depth" not in given and isinstance(given.get("chain"), list):
+        # An action as an agent posts it carries its chain; the server derives the depth.
+        action["chain_depth"] = len(given["chain"])
     agent = {"id": "", "name": "", "owner": "", "labels": {}, **(merged.get("agent") or {})}
     workflow = {"name": action.get("workflow", ""), "owner": "", "labels": {},
                 **(merged.get("workflow") or {})}
@@ -121,8 +125,28 @@ def load_cases(path: str | Path) -> list[PolicyCase]:
         if unknown:
             raise fail(node, f"unknown expect key {sorted(unknown)[0]!r} in case {name!r}",
                        "allowed: mode, tier, rules, approvals")
+        problem = _expect_problem(expect)
+        if problem:  # a typo in an expectation would otherwise read as a policy failure
+            raise fail(node, f"case {name!r}: {problem}")
         out.append(PolicyCase(name, policy_input(data, defaults), expect, position(node)[0]))
     return out
+
+
+def _expect_problem(expect: dict[str, Any]) -> str | None:
+    if "mode" in expect and expect["mode"] not in {m.value for m in Mode}:
+        return (f"expect.mode {expect['mode']!r} is not a mode; use one of "
+                f"{', '.join(m.value for m in Mode)}")
+    if "tier" in expect and expect["tier"] not in {t.value for t in Tier}:
+        return (f"expect.tier {expect['tier']!r} is not a tier; use one of "
+                f"{', '.join(t.value for t in Tier)}")
+    rules = expect.get("rules", [])
+    if rules is not None and (not isinstance(rules, list)
+                              or not all(isinstance(r, str) for r in rules)):
+        return "expect.rules must be a list of rule ids ([] for none)"
+    approvals = expect.get("approvals", 0)
+    if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 0:
+        return "expect.approvals must be a whole number"
+    return None
 
 
 def check_case(case: PolicyCase, decision: Decision) -> tuple[str, ...]:

@@ -73,9 +73,12 @@ def test_reload_by_api_and_sighup_keeps_the_last_good_policy(tmp_path: Path) -> 
         # a bad file: the API reload says why and keeps the last good policy
         policy.write_text(good_text.replace("rules:\n", "rules:\n" + BROKEN, 1))
         r = client.post("/v1/policy/reload")
-        assert r.status_code == 200 and r.json()["ok"] is False
+        assert r.status_code == 422, r.text  # an error status: `curl --fail` notices
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "policy_reload_failed" and r.json()["ok"] is False
         assert r.json()["version"] == first["version"]
         assert any("rule broken" in e for e in r.json()["errors"])
+        assert "rule broken" in r.json()["detail"]
         # SIGHUP with the bad file: still serving, same policy
         server.process.send_signal(signal.SIGHUP)
         time.sleep(1.0)

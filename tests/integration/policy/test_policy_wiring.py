@@ -105,6 +105,13 @@ def test_policy_api_reload_and_start_event(pworld: PolicyWorld) -> None:
                            headers={"Authorization": f"Bearer {rita_token}"}).status_code == 403
         r = client.post("/v1/policy/reload", headers=admin)
         assert r.status_code == 200 and r.json()["ok"] is True and r.json()["changed"] is False
+        assert pworld.shadow_file is not None
+        pworld.shadow_file.write_text("version: 1\nrules: {}\n")  # a bad shadow: 422 too
+        r = client.post("/v1/policy/reload", headers=admin)
+        assert r.status_code == 422 and r.json()["code"] == "policy_reload_failed"
+        assert r.json()["ok"] is True and r.json()["shadow_errors"]
+        assert r.json()["policy"]["shadow"]["rule_ids"] == ["drafts-need-approval",
+                                                           "deploys-reviewed-after", "notes-low"]
     loaded = events(pworld, type_="policy.loaded")
     assert len(loaded) == 1 and loaded[0]["data"]["version"] == pworld.holder.version  # type: ignore[union-attr]
     assert loaded[0]["data"]["shadow_version"] is not None

@@ -8,6 +8,9 @@ grant on the agent's behalf with the outcome ``succeeded``: the agent never has 
 anything, it simply sees its elevation action end ``succeeded`` and proposes the elevated work.
 Scope checks ask the database whether a window is in force *now*, so a restart neither extends
 nor loses an elevation; the sweeper records ``agent.elevation_ended`` once a window is over.
+The scope is gone with the window for work proposed under it too: a redeem re-checks the scope
+(:func:`in_scope`), and the end of a window (or its revocation) cancels such work still pending
+and revokes its unredeemed grants, so nothing approved for the window runs after it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from signoff.domain.identities import Agent, Principal, Role
 from signoff.errors import Conflict, InvalidRequest, NotFound
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext, new_id
+from signoff.services.stopping import cancel_pending
 
-__all__ = ["ELEVATE_KIND", "apply_elevation", "end_due_elevations", "list_elevations",
-           "may_propose", "revoke_elevation", "validate_elevation"]
+__all__ = ["ELEVATE_KIND", "apply_elevation", "end_due_elevations", "in_scope",
+           "list_elevations", "may_propose", "revoke_elevation", "revoke_in_force",
+           "validate_elevation"]
 
 SYSTEM = "system:signoff"
 
@@ -45,16 +50,27 @@ def may_propose(uow: Any, agent: Agent, request: ActionRequest, now: datetime) -
         own = agent.scopes.get("workflows", [])
         if "*" not in own and request.workflow not in own:
             return False
+        # The elevation always goes to the agent asking; a target naming another agent would
+        # tell the reviewers a different story from what approval does.
+        if request.target not in (f"agent/{agent.id}", f"agent/{agent.name}"):
+            raise InvalidRequest(f"an elevation is for the agent asking: set target to "
+                                 f"agent/{agent.id}", field="target")
         wanted = parse_elevation(request.params)
         missing = [w for w in wanted.workflows if uow.workflows.get(w) is None]
         if missing:
             raise InvalidRequest(f"unknown workflows: {', '.join(missing)}",
                                  field="params.workflows")
         return True
-    if agent.may_propose(request.workflow, request.kind):
+    return in_scope(uow, agent, request.workflow, request.kind, now)
+
+
+def in_scope(uow: Any, agent: Agent, workflow: str, kind: str, now: datetime, *,
+             ignoring: str | None = None) -> bool:
+    """The agent's own scopes, or an elevation in force at ``now`` (but ``ignoring``), cover it."""
+    if agent.may_propose(workflow, kind):
         return True
-    return any(el.covers(request.workflow, request.kind)
-               for el in uow.elevations.active_for(agent.id, now))
+    return any(el.covers(workflow, kind) for el in uow.elevations.active_for(agent.id, now)
+               if el.id != ignoring)
 
 
 def apply_elevation(ctx: ServiceContext, uow: Any, action: Action, grant: Grant,
@@ -95,16 +111,68 @@ def apply_elevation(ctx: ServiceContext, uow: Any, action: Action, grant: Grant,
     return elevation
 
 
-def _end(ctx: ServiceContext, uow: Any, elevation: Elevation, now: datetime) -> None:
+def _end(ctx: ServiceContext, uow: Any, elevation: Elevation, now: datetime, *,
+         withdraw: bool = True) -> None:
     elevation.ended_at = now
     uow.elevations.save(elevation)
     why = "revoked" if elevation.revoked_at is not None else "window ended"
+    withdrawn = _withdraw(ctx, uow, elevation, now) if withdraw else ([], [])
     uow.record(ctx.event("agent.elevation_ended", SYSTEM, action_id=elevation.action_id,
                          agent_id=elevation.agent_id, data={
                              "elevation_id": elevation.id, "reason": why,
                              "workflows": elevation.workflows, "kinds": elevation.kinds,
                              "ends_at": elevation.ends_at.isoformat(),
-                             "revoked_by": elevation.revoked_by}))
+                             "revoked_by": elevation.revoked_by,
+                             "actions_cancelled": withdrawn[0],
+                             "grants_revoked": withdrawn[1]}))
+
+
+def _withdraw(ctx: ServiceContext, uow: Any, elevation: Elevation, now: datetime
+              ) -> tuple[list[str], list[str]]:
+    """Cancel pending work and revoke unredeemed grants that only this elevation allowed."""
+    agent = uow.agents.get(elevation.agent_id)
+    if agent is None:
+        return [], []
+
+    def relied(action: Action) -> bool:
+        return elevation.covers(action.workflow, action.request.kind) and not in_scope(
+            uow, agent, action.workflow, action.request.kind, now, ignoring=elevation.id)
+
+    why = f"elevation {elevation.id} ended"
+    cancelled: list[str] = []
+    for action in uow.actions.pending_for_agent(agent.id):
+        if relied(action):
+            cancel_pending(ctx, uow, SYSTEM, action, reason=why)
+            cancelled.append(action.id)
+    revoked: list[str] = []
+    for grant in uow.grants.unredeemed(agent_id=agent.id):
+        action = uow.actions.get(grant.action_id, for_update=True)
+        if action is None or action.id == elevation.action_id or not relied(action):
+            continue
+        grant.revoked_at, grant.revoke_reason = now, why
+        uow.grants.save(grant)
+        uow.record(ctx.event("grant.revoked", SYSTEM, action_id=action.id, agent_id=agent.id,
+                             workflow=action.workflow, data={"jti": grant.jti, "reason": why}))
+        if action.status in (ActionStatus.ALLOWED, ActionStatus.APPROVED):
+            cancel_pending(ctx, uow, SYSTEM, action, reason=why)  # as cancelling would
+        revoked.append(action.id)
+    return cancelled, revoked
+
+
+def revoke_in_force(ctx: ServiceContext, uow: Any, agent_id: str, by: Principal, *,
+                    reason: str) -> int:
+    """End every elevation of an agent now (the kill switch), inside the caller's unit of work.
+
+    The caller cancels the agent's pending work and revokes its grants itself."""
+    now, ended = ctx.now(), 0
+    for elevation in uow.elevations.active_for(agent_id, now):
+        elevation.revoked_at, elevation.revoked_by = now, by.actor
+        uow.record(ctx.event("agent.elevation_revoked", by, action_id=elevation.action_id,
+                             agent_id=agent_id, data={"elevation_id": elevation.id,
+                                                      "reason": reason}))
+        _end(ctx, uow, elevation, now, withdraw=False)
+        ended += 1
+    return ended
 
 
 def end_due_elevations(ctx: ServiceContext, ids: list[str]) -> int:

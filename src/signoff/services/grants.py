@@ -13,6 +13,7 @@ from signoff.domain.policy import Mode
 from signoff.errors import AlreadyRedeemed, Conflict, GrantRefused, InvalidRequest, NotFound
 from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
+from signoff.services.elevations import in_scope
 
 __all__ = ["issue_grant", "lapse", "redeem_grant", "report_outcome"]
 
@@ -101,6 +102,10 @@ def redeem_grant(ctx: ServiceContext, principal: Principal, *, token: str, diges
         agent = uow.agents.get(action.agent_id)
         if agent is None or agent.status is not AgentStatus.ACTIVE:
             raise refuse("the agent is no longer active", "agent_inactive")
+        if not in_scope(uow, agent, action.workflow, action.request.kind, now):
+            # Proposed under a just-in-time elevation whose window has ended (or scopes were
+            # narrowed since): the execution right goes with the scope.
+            raise refuse("the action is outside the agent's scopes now", "out_of_scope")
         workflow = uow.workflows.get(action.workflow)
         if workflow is None:
             raise refuse("the workflow no longer exists", "workflow_missing")
@@ -128,10 +133,10 @@ def report_outcome(ctx: ServiceContext, principal: Principal, action_id: str, *,
     if status not in ("succeeded", "failed"):
         raise InvalidRequest("status must be 'succeeded' or 'failed'", field="status")
     with ctx.uow() as uow:
-        action = uow.actions.get(action_id, for_update=True)
-        if action is None:
+        found = uow.actions.get_with_grant(action_id, for_update=True)
+        if found is None:
             raise NotFound(f"no action {action_id}")
-        grant = uow.grants.for_action(action_id)
+        action, grant = found
         redeemer = grant.redeemed_by if grant is not None else None
         allowed = (principal.is_agent and principal.id == action.agent_id) or \
             principal.has(Role.ADMIN) or redeemer == principal.actor

@@ -67,10 +67,16 @@ def suspend_agent(ctx: ServiceContext, principal: Principal, agent_id: str, *,
             cancel_pending(ctx, uow, principal, action, reason=f"agent suspended: {reason}")
         revoked = revoke_unredeemed(ctx, uow, principal, agent_id=agent_id,
                                     reason=f"agent suspended: {reason}")
+        # Extra scope from a just-in-time elevation does not survive the kill switch: resuming
+        # the agent must not bring it back without a fresh approval. (Imported here because
+        # the elevations module uses cancel_pending from this one.)
+        from signoff.services.elevations import revoke_in_force
+        elevations = revoke_in_force(ctx, uow, agent_id, principal,
+                                     reason=f"agent suspended: {reason}")
         uow.record(ctx.event("agent.suspended", principal, agent_id=agent_id,
                              data={"agent_id": agent_id, "reason": reason,
                                    "actions_cancelled": len(pending),
-                                   "grants_revoked": revoked}))
+                                   "grants_revoked": revoked, "elevations_ended": elevations}))
         uow.commit()
     return {"agent_id": agent_id, "status": "suspended", "actions_cancelled": len(pending),
             "grants_revoked": revoked}

@@ -8,10 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from signoff.api.app import create_app
-from signoff.errors import Conflict, Forbidden, InvalidRequest
+from signoff.errors import Conflict, Forbidden, GrantRefused, InvalidRequest
 from signoff.services import identities
 from signoff.services.actions import submit_action
 from signoff.services.elevations import list_elevations, revoke_elevation
+from signoff.services.grants import redeem_grant
+from signoff.services.queries import get_action
+from signoff.services.stopping import resume_agent, suspend_agent
 from signoff.services.sweeper import sweep
 from signoff.testing import FakeClock
 from tests.conftest import ADMIN
@@ -155,3 +158,52 @@ def test_the_console_shows_active_elevations(pworld: PolicyWorld) -> None:
                                        "password": password, "next": "/console/inbox"})
         page = c.get("/console/admin/agents").text
     assert "elevated" in page and "until" in page and "refunds" in page
+
+
+def test_an_elevation_is_asked_for_the_agent_itself(pworld: PolicyWorld) -> None:
+    for target in ("agent/agt_someone_else", "svc/api", ""):
+        with pytest.raises(InvalidRequest) as info:
+            propose(pworld, ELEVATE, target=target, params=WANT)
+        assert info.value.extra["field"] == "target"
+    by_name = propose(pworld, ELEVATE, target=f"agent/{pworld.agent.name}", params=WANT)
+    assert by_name.status.value == "pending"
+
+
+def test_work_that_relied_on_an_elevation_does_not_outlive_it(pworld: PolicyWorld) -> None:
+    granted(pworld)
+    [elev] = list_elevations(pworld.ctx, pworld.agent, pworld.agent.id)
+    waiting = refund(pworld)
+    approved = refund(pworld)
+    own = propose(pworld, "deploy.release")          # in the agent's own scopes
+    clock: FakeClock = pworld.app.ctx.clock
+    clock.advance(2 * 3600 - 120)
+    assert approve(pworld, approved.id, pworld.owner)["status"] == "approved"  # type: ignore[attr-defined]
+    token = get_action(pworld.ctx, pworld.agent, approved.id)["grant"]["token"]  # type: ignore[attr-defined]
+    clock.advance(61)  # the window is over, the grant (5 min) is not
+    with pytest.raises(GrantRefused, match="outside the agent's scopes"):
+        redeem_grant(pworld.ctx, pworld.agent, token=token, digest=approved.digest)  # type: ignore[attr-defined]
+    assert sweep(pworld.ctx).elevations_ended == 1
+    status = {a.id: get_action(pworld.ctx, pworld.owner, a.id)["status"]  # type: ignore[attr-defined]
+              for a in (waiting, approved, own)}
+    assert status == {waiting.id: "cancelled", approved.id: "cancelled", own.id: "pending"}  # type: ignore[attr-defined]
+    [ended] = events(pworld, type_="agent.elevation_ended")
+    assert ended["data"]["elevation_id"] == elev["id"]
+    assert ended["data"]["actions_cancelled"] == [waiting.id]  # type: ignore[attr-defined]
+    assert ended["data"]["grants_revoked"] == [approved.id]  # type: ignore[attr-defined]
+    cancelled = events(pworld, action_id=waiting.id, type_="action.cancelled")  # type: ignore[attr-defined]
+    assert cancelled[0]["actor"] == "system:signoff"
+    assert "elevation" in cancelled[0]["data"]["reason"]
+
+
+def test_the_kill_switch_ends_elevations_for_good(pworld: PolicyWorld) -> None:
+    granted(pworld)
+    suspend_agent(pworld.ctx, pworld.agent_owner, pworld.agent.id, reason="odd behaviour")
+    [revoked] = events(pworld, type_="agent.elevation_revoked")
+    assert "suspended" in revoked["data"]["reason"]
+    [suspended] = events(pworld, type_="agent.suspended")
+    assert suspended["data"]["elevations_ended"] == 1
+    resume_agent(pworld.ctx, pworld.agent_owner, pworld.agent.id)
+    with pytest.raises(Forbidden):  # resuming does not bring the extra scope back
+        refund(pworld)
+    [listed] = list_elevations(pworld.ctx, pworld.agent_owner, pworld.agent.id)
+    assert listed["active"] is False and listed["revoked_by"]

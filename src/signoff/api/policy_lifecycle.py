@@ -33,6 +33,8 @@ def _reload_from_signal(signoff: Signoff) -> None:
     else:
         for line in (result.get("errors") or []) + (result.get("shadow_errors") or []):
             log.error("policy reload refused, keeping version %s: %s", result["version"], line)
+    for line in result.get("warnings") or []:
+        log.warning("policy: %s", line)
 
 
 async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
@@ -40,7 +42,8 @@ async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
     if not isinstance(signoff.ctx.policy, ReloadablePolicy):
         return lambda: None
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, record_policy_loaded, signoff.ctx)
+    for line in await loop.run_in_executor(None, record_policy_loaded, signoff.ctx):
+        log.warning("policy: %s", line)
 
     def on_sighup() -> None:
         loop.run_in_executor(None, _reload_from_signal, signoff)

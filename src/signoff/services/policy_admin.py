@@ -38,29 +38,78 @@ class ReloadablePolicy(Protocol):
 
 
 def describe_policy(ctx: ServiceContext) -> dict[str, Any]:
-    """Active (and shadow) version, files and rule ids."""
+    """Active (and shadow) version, files, rule ids and ``warnings``: approvers that name
+    nobody in the directory right now."""
     source = ctx.policy
-    if isinstance(source, ReloadablePolicy):
-        return source.describe()
-    return {"source": "builtin", "active": {"version": source.current.version, "path": None,
-                                            "rule_ids": []}, "shadow": None}
+    if not isinstance(source, ReloadablePolicy):
+        return {"source": "builtin", "active": {"version": source.current.version, "path": None,
+                                                "rule_ids": [], "warnings": []}, "shadow": None}
+    info = source.describe()
+    for side in ("active", "shadow"):
+        if info.get(side):
+            info[side]["warnings"] = approver_warnings(
+                ctx, info[side].pop("directory_approvers", None) or [])
+    return info
 
 
-def record_policy_loaded(ctx: ServiceContext, *, trigger: str = "start") -> None:
-    """A process put a policy file in force (``policy.loaded``); the built-in table is not."""
+def approver_warnings(ctx: ServiceContext, uses: list[dict[str, Any]]) -> list[str]:
+    """``file:line:col: rule id: EXPR names nobody now (why)`` for each ``user:``, ``group:`` or
+    ``role:`` approver with no active person behind it.
+
+    Warnings, not errors: groups and people are managed through the running server, so a policy
+    may be loaded before its groups exist. Until they do, an action that needs them cannot reach
+    its quorum and is denied (``quorum.impossible``): this says why before that happens.
+    """
+    if not uses:
+        return []
+    with ctx.uow(readonly=True) as uow:
+        humans = uow.humans.list()
+        groups = {g.name: g for g in uow.groups.list()}
+    active = {h.id for h in humans if h.active}
+    by_email = {h.email.lower(): h for h in humans}
+    out: list[str] = []
+    for use in uses:
+        kind, _, name = use["expr"].partition(":")
+        if kind == "user":
+            human = by_email.get(name.lower())
+            why = "no such user" if human is None else None if human.active else "inactive"
+            fix = f"add them: signoff user add {name}"
+        elif kind == "group":
+            group = groups.get(name)
+            why = "no such group" if group is None else \
+                None if set(group.members) & active else "no active members"
+            fix = f"create it: signoff group add {name} --members EMAIL,..."
+        else:
+            why = None if any(name in h.roles for h in humans if h.active) else \
+                "no active person holds this role"
+            fix = "give the role to someone active"
+        if why:
+            where = f"{use['file']}:{use['line']}:{use['column']}"
+            rule = f" rule {use['rule_id']}:" if use.get("rule_id") else ""
+            out.append(f"{where}:{rule} {use['expr']} names nobody now ({why}); {fix}")
+    return list(dict.fromkeys(out))
+
+
+def record_policy_loaded(ctx: ServiceContext, *, trigger: str = "start") -> list[str]:
+    """A process put a policy file in force (``policy.loaded``); the built-in table is not.
+
+    Returns the approver warnings, for the server's log."""
     if not isinstance(ctx.policy, ReloadablePolicy):
-        return
+        return []
+    info = describe_policy(ctx)
     with ctx.uow() as uow:
-        uow.record(ctx.event("policy.loaded", SYSTEM,
-                             data={"trigger": trigger, **_versions(describe_policy(ctx))}))
+        uow.record(ctx.event("policy.loaded", SYSTEM, data={"trigger": trigger,
+                                                            **_versions(info)}))
         uow.commit()
+    return list((info.get("active") or {}).get("warnings") or [])
 
 
 def _versions(info: dict[str, Any]) -> dict[str, Any]:
     active, shadow = info.get("active") or {}, info.get("shadow") or {}
     return {"version": active.get("version"), "path": active.get("path"),
             "rules": len(active.get("rule_ids") or []),
-            "shadow_version": shadow.get("version"), "shadow_path": shadow.get("path")}
+            "shadow_version": shadow.get("version"), "shadow_path": shadow.get("path"),
+            "warnings": list(active.get("warnings") or [])}
 
 
 def reload_policy(ctx: ServiceContext, principal: Principal | None, *, trigger: str = "api"
@@ -79,11 +128,13 @@ def reload_policy(ctx: ServiceContext, principal: Principal | None, *, trigger: 
     result = source.reload().as_dict()
     failed = not result["ok"] or bool(result.get("shadow_errors"))
     actor = principal.actor if principal is not None else SYSTEM
+    info = describe_policy(ctx)
+    result["warnings"] = list((info.get("active") or {}).get("warnings") or [])
     with ctx.uow() as uow:
         uow.record(ctx.event("policy.reload_failed" if failed else "policy.reloaded", actor,
                              data={"trigger": trigger, **result}))
         uow.commit()
-    return {**result, "policy": describe_policy(ctx)}
+    return {**result, "policy": info}
 
 
 def strictness(mode: str | None, tier: str | None, approvals: int | None = None

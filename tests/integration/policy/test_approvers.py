@@ -10,6 +10,7 @@ import pytest
 
 from signoff.errors import Forbidden
 from signoff.services import identities
+from signoff.services.policy_admin import describe_policy, record_policy_loaded
 from signoff.services.queries import get_action
 from signoff.testing import FakeClock
 from tests.conftest import ADMIN, World, cli, human, make_world, prepare
@@ -103,3 +104,20 @@ def test_groups_are_managed_from_the_cli(tmp_path: Path) -> None:
               check=False)
     assert bad.returncode == 1 and bad.stderr.strip() == "signoff: error: no user ghost@example.com"
     assert "rita@example.com" in cli("group", "list", env=env).stdout  # unchanged
+
+
+def test_approvers_that_name_nobody_now_are_warned_about(aworld: World) -> None:
+    def warnings() -> list[str]:
+        return describe_policy(aworld.ctx)["active"]["warnings"]  # type: ignore[no-any-return]
+
+    [only] = warnings()  # no human holds the admin role yet; security has members
+    assert "rule admins-only: role:admin names nobody now" in only
+    line = POLICY.splitlines().index("  - id: admins-only") + 1
+    assert only.split(":")[1:3] == [str(line), "5"]  # file:line:col of the rule
+    human(aworld.app, "adam@example.com", ["admin"])
+    assert warnings() == []
+    identities.set_group_members(aworld.ctx, ADMIN, "security", members=[])
+    [empty] = warnings()
+    assert "group:security names nobody now (no active members)" in empty
+    assert record_policy_loaded(aworld.ctx) == [empty]
+    assert events(aworld, type_="policy.loaded")[-1]["data"]["warnings"] == [empty]

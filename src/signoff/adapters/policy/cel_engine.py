@@ -116,6 +116,25 @@ class CelPolicy:
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(r.spec.id for r in self._rules)
 
+    def directory_approvers(self) -> list[dict[str, Any]]:
+        """Each ``user:``/``group:``/``role:`` approver the policy names, and where: the ones
+        whose people only the directory knows (the server warns when they name nobody now)."""
+        out: list[dict[str, Any]] = []
+
+        def add(exprs: Any, rule_id: str | None, ref: Any) -> None:
+            for expr in exprs:
+                if expr.startswith(("user:", "group:", "role:")):
+                    out.append({"expr": expr, "rule_id": rule_id, "file": ref.file,
+                                "line": ref.line, "column": ref.column})
+        for spec in self.document.tiers.values():
+            if spec.ref is not None and spec.mode is Mode.REQUIRE_APPROVAL:
+                for factor in spec.requirements.factors:
+                    add(factor.approvers, None, spec.ref)
+        for rule in self._rules:
+            for pool, _count in rule.spec.overrides.factors:
+                add(pool, rule.spec.id, rule.spec.ref)
+        return out
+
     # -- context -----------------------------------------------------------------------------
 
     def variables(self, subject: PolicyInput, *, full: bool = False) -> dict[str, Any]:

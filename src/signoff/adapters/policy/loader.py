@@ -181,7 +181,8 @@ class _FileParser:
             post_review_sample=_pick(ov.post_review_sample, req.post_review_sample),
             grant_ttl=_pick(ov.grant_ttl, req.grant_ttl),
         )
-        return TierSpec(tier, mode, req, explicit_factors=explicit)
+        return TierSpec(tier, mode, req, explicit_factors=explicit,
+                        ref=SourceRef(self.file, *position(node)))
 
     def _rules(self, node: Node) -> None:
         if not isinstance(node, SequenceNode):

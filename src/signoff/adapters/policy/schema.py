@@ -87,6 +87,7 @@ class TierSpec:
     mode: Mode
     requirements: Requirements
     explicit_factors: bool = False
+    ref: SourceRef | None = None        # where it is written; None for a built-in default
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,9 @@ class HolderPolicySource:
         def one(policy: PolicyEvaluator | None, path: str | None) -> dict[str, Any] | None:
             if policy is None:
                 return None
+            directory = getattr(policy, "directory_approvers", None)
             return {"version": policy.version, "path": path,
-                    "rule_ids": list(getattr(policy, "rule_ids", []) or [])}
+                    "rule_ids": list(getattr(policy, "rule_ids", []) or []),
+                    "directory_approvers": directory() if directory else []}
         return {"source": "file", "active": one(self.holder.active, self.path),
                 "shadow": one(self.holder.shadow, self.shadow_path)}

@@ -106,3 +106,17 @@ def test_one_file_policy_version_does_not_depend_on_its_name(write: Write) -> No
     body = RULES + "    tier: high\n"
     assert load_policy(write("policy.yaml", body)).version == \
         load_policy(write("default.yaml", body)).version
+
+
+@pytest.mark.parametrize(("body", "suggestion"), [
+    ("version: 1\ntiers:\n  high: {mode: require_aproval}\n", "did you mean 'require_approval'?"),
+    ("version: 1\ntiers:\n  high: {mode: allow, aprovals: 2}\n", "did you mean 'approvals'?"),
+    (RULES + "    tier: hihg\n", "did you mean 'high'?"),
+    (RULES + "    tier: high\n    approver: [owner]\n", "did you mean 'approvers'?"),
+    ('version: 1\nrules:\n  - {id: a, when: "actoin.kind == \'x\'", tier: high}\n',
+     "did you mean 'action'?"),
+    ('version: 1\nrules:\n  - {id: a, when: "action.kind.startswith(\'x\')", tier: high}\n',
+     "did you mean 'startsWith'?"),
+])
+def test_typos_get_a_did_you_mean(write: Write, body: str, suggestion: str) -> None:
+    assert suggestion in refused(write, body).hint

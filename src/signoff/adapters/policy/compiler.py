@@ -18,6 +18,7 @@ CEL ``&&`` false whatever the other conjuncts do, so this changes no result.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,6 +265,12 @@ def _probe() -> dict[str, Any]:
     }
 
 
+def _did_you_mean(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6) or \
+        [c for c in choices if c.lower() == name.lower()]
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def _issue(rule: RuleSpec, message: str, hint: str, line: int = 1, col: int = 1) -> PolicyIssue:
     """An issue at 1-based (line, col) of the CEL source, placed where that is in the file."""
     lines = rule.when.split("\n")
@@ -299,11 +306,13 @@ def compile_rule(rule: RuleSpec) -> tuple[CompiledRule | None, list[PolicyIssue]
     unknown = [v for v in program.variables() if v not in ROOTS and v not in comprehension]
     if unknown:
         return None, [_issue(rule, f"unknown variable {unknown[0]!r}",
-                             "use action, agent, workflow, requester or now")]
+                             _did_you_mean(unknown[0], ROOTS)
+                             + "use action, agent, workflow, requester or now")]
     bad = [f for f in program.functions() if f[0].isalpha() and f not in KNOWN_FUNCTIONS]
     if bad:
         return None, [_issue(rule, f"unknown function {bad[0]!r}",
-                             "see the CEL standard functions: size, startsWith, matches, …")]
+                             _did_you_mean(bad[0], sorted(KNOWN_FUNCTIONS))
+                             + "see the CEL standard functions: size, startsWith, matches, …")]
     mismatch = _equality_type_error(rule.when)
     if mismatch:
         (message, hint), offset = mismatch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from signoff.domain.policy import Mode, Tier
@@ -15,6 +16,11 @@ __all__ = ["ValueReader"]
 _TIERS = ", ".join(t.value for t in Tier)
 _MODES = ", ".join(m.value for m in Mode)
 Items = dict[str, tuple[Node, Node]]
+
+
+def _did_you_mean(value: object, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 class ValueReader:
@@ -44,7 +50,7 @@ class ValueReader:
         for key, knode, vnode in mapping_items(node):
             if key not in allowed:
                 self.err(knode, f"unknown key {key!r} in {what}",
-                         f"allowed keys: {', '.join(allowed)}")
+                         _did_you_mean(key, allowed) + f"allowed keys: {', '.join(allowed)}")
             elif key in out:
                 self.err(knode, f"key {key!r} appears twice in {what}", "keep only one")
             else:
@@ -56,7 +62,8 @@ class ValueReader:
         try:
             return Tier(value)
         except ValueError:
-            self.err(node, f"unknown tier {value!r}", f"use one of {_TIERS}", rule)
+            self.err(node, f"unknown tier {value!r}",
+                     _did_you_mean(value, [t.value for t in Tier]) + f"use one of {_TIERS}", rule)
             return None
 
     def mode(self, node: Node) -> Mode | None:
@@ -64,7 +71,8 @@ class ValueReader:
         try:
             return Mode(value)
         except ValueError:
-            self.err(node, f"unknown mode {value!r}", f"use one of {_MODES}")
+            self.err(node, f"unknown mode {value!r}",
+                     _did_you_mean(value, [m.value for m in Mode]) + f"use one of {_MODES}")
             return None
 
     def _int(self, node: Node, key: str, minimum: int) -> int | None:

@@ -120,3 +120,11 @@ def test_one_file_policy_version_does_not_depend_on_its_name(write: Write) -> No
 ])
 def test_typos_get_a_did_you_mean(write: Write, body: str, suggestion: str) -> None:
     assert suggestion in refused(write, body).hint
+
+
+def test_a_duplicate_id_is_reported_even_when_one_of_the_rules_is_broken(write: Write) -> None:
+    e = refused(write, 'version: 1\nrules:\n  - {id: a, when: "true", tier: high}\n'
+                       '  - {id: a, when: "true", tier: hgh}\n')
+    messages = [i.message for i in e.issues]
+    assert "duplicate rule id 'a' (first at" in " ".join(messages)
+    assert any("unknown tier 'hgh'" in m for m in messages)

@@ -102,6 +102,7 @@ class _FileParser:
         self.default_tier: tuple[Tier, Node] | None = None
         self.tiers: dict[Tier, tuple[TierSpec, Node]] = {}
         self.rules: list[tuple[RuleSpec, MappingNode]] = []
+        self.ids: list[tuple[str, MappingNode]] = []   # every rule's id, valid rule or not
 
     def err(self, node: Node, message: str, hint: str = "", rule: str | None = None) -> None:
         self.values.err(node, message, hint, rule)
@@ -207,6 +208,7 @@ class _FileParser:
             self.err(raw_id or node, "a rule needs an 'id' (letters, digits, . _ : / -)",
                      "add e.g. id: large-payments", rid)
             return None
+        self.ids.append((rid, node))  # duplicates are reported even if this rule is broken
         when = self.values.plain(items["when"][1]) if "when" in items else None
         if isinstance(when, bool):
             self.err(items["when"][1], "'when' must be a CEL expression string",
@@ -286,7 +288,7 @@ def _merge(parsers: list[_FileParser], issues: list[PolicyIssue]) -> tuple[
         Tier, dict[Tier, TierSpec], list[tuple[RuleSpec, _FileParser]]]:
     default: tuple[Tier, str] | None = None
     tiers: dict[Tier, tuple[TierSpec, str]] = {}
-    seen: dict[str, RuleSpec] = {}
+    seen: dict[str, tuple[str, int]] = {}
     rules: list[tuple[RuleSpec, _FileParser]] = []
     for p in parsers:
         if p.default_tier is not None:
@@ -301,14 +303,16 @@ def _merge(parsers: list[_FileParser], issues: list[PolicyIssue]) -> tuple[
                       "define each tier in one file only")
             else:
                 tiers[tier] = (spec, p.file)
-        for rule, node in p.rules:
-            if rule.id in seen:
-                first = seen[rule.id].ref
-                p.err(node, f"duplicate rule id {rule.id!r} (first at {first.file}:{first.line})",
-                      "give every rule a unique id", rule.id)
-                continue
-            seen[rule.id] = rule
-            rules.append((rule, p))
+        dupes: set[int] = set()
+        for rid, node in p.ids:
+            if rid in seen:
+                file, line = seen[rid]
+                p.err(node, f"duplicate rule id {rid!r} (first at {file}:{line})",
+                      "give every rule a unique id", rid)
+                dupes.add(id(node))
+            else:
+                seen[rid] = (p.file, position(node)[0])
+        rules.extend((rule, p) for rule, node in p.rules if id(node) not in dupes)
     merged = {t: tiers[t][0] if t in tiers else DEFAULT_TIERS[t] for t in Tier}
     return (default[0] if default else Tier.HIGH), merged, rules
 

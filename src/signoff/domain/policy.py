@@ -162,6 +162,14 @@ _TIER_REQUIREMENTS = {
     ),
 }
 
+# Just-in-time elevation (issue 3): like the shipped default policy, the agent's own owner AND
+# someone holding the admin role, two distinct people, and a short wait.
+_ELEVATE_KIND = "signoff.agent.elevate"
+_ELEVATION_REQUIREMENTS = Requirements(
+    factors=(QuorumFactor(("agent_owner",), 1), QuorumFactor(("role:admin",), 1)),
+    min_review_seconds=15, rationale_required=True, escalate_after=30 * 60, expires_in=3600,
+)
+
 # (kind prefix, tier); the first match wins, more specific prefixes first.
 _PREFIX_TABLE: tuple[tuple[str, Tier], ...] = (
     ("secrets.", Tier.CRITICAL),
@@ -188,7 +196,8 @@ class BuiltinTierTable:
     """
 
     def __init__(self) -> None:
-        self._version = "builtin:" + hashlib.sha256(repr(_PREFIX_TABLE).encode()).hexdigest()[:16]
+        table = repr((_PREFIX_TABLE, _ELEVATION_REQUIREMENTS))
+        self._version = "builtin:" + hashlib.sha256(table.encode()).hexdigest()[:16]
 
     @property
     def version(self) -> str:
@@ -213,11 +222,14 @@ class BuiltinTierTable:
         if int(subject.action.get("chain_depth", 0)) > 3 and tier.rank < Tier.HIGH.rank:
             tier = Tier.HIGH
             reasons.append(Reason("builtin.chain", "long agent-to-agent chain"))
+        requirements = _TIER_REQUIREMENTS[tier]
+        if kind == _ELEVATE_KIND and tier is Tier.HIGH:
+            requirements = _ELEVATION_REQUIREMENTS
         return Decision(
             tier=tier,
             mode=_TIER_MODES[tier],
             reasons=tuple(reasons),
-            requirements=_TIER_REQUIREMENTS[tier],
+            requirements=requirements,
             policy_version=self._version,
             matched_rules=tuple(r.rule_id for r in reasons),
         )

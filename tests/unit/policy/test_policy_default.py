@@ -11,7 +11,7 @@ from signoff.adapters.policy import (
     load_policy,
     run_cases,
 )
-from signoff.domain.policy import QuorumFactor, Tier
+from signoff.domain.policy import BuiltinTierTable, QuorumFactor, Tier
 
 
 def test_default_policy_cases_pass() -> None:
@@ -46,3 +46,12 @@ def test_flat_and_nested_contexts_decide_alike() -> None:
         a, b = flat.decide(s), nested.decide(s)
         assert (a.tier, a.mode, a.matched_rules) == (b.tier, b.mode, b.matched_rules)
     assert [r.failures for r in run_cases(nested, cases) if r.failures] == []
+
+
+def test_the_builtin_table_gates_elevation_like_the_default_policy() -> None:
+    # Without SIGNOFF_POLICY the built-in table decides: an elevation must not be weaker there.
+    builtin = BuiltinTierTable().decide(subject("signoff.agent.elevate"))
+    shipped = load_policy(default_policy_path()).decide(subject("signoff.agent.elevate"))
+    assert builtin.tier == shipped.tier == Tier.HIGH
+    assert builtin.requirements.factors == shipped.requirements.factors
+    assert builtin.requirements.expires_in == shipped.requirements.expires_in == 3600

@@ -53,11 +53,11 @@ ACTIONS: list[dict[str, Any]] = [
 
 # The default policy, rule for rule, in Cedar (amounts are Longs: Cedar has no floats).
 _DEPLOY = 'context.kind like "deploy.*" || context.kind like "release.*"'
-# CEL's ^(staging|dev|test)([/:]|$) and ^prod(uction)?([/:.-]|$), spelled out with Cedar's `like`.
-_NONPROD = " || ".join(f'context.target == "{n}" || context.target like "{n}/*" || '
-                       f'context.target like "{n}:*"' for n in ("staging", "dev", "test"))
-_PRODSECRET = " || ".join([f'context.target == "{n}"' for n in ("prod", "production")] + [
-    f'context.target like "{n}{sep}*"' for n in ("prod", "production") for sep in "/:.-"])
+_NONPROD = " || ".join(f'context.target == "{n}" || context.target like "{n}/*"'
+                       for n in ("staging", "dev", "test"))
+_PRODSECRET = ('context.target == "prod" || context.target == "production" || '
+               'context.target like "prod/*" || context.target like "prod-*" || '
+               'context.target like "production/*"')
 _PAY = 'context.kind like "payments.*" || context.kind like "refunds.*"'
 _DEL = ('context.kind like "data.delete*" || context.kind like "*.delete"'
         ' || context.kind like "*.drop" || context.kind like "*.purge"')

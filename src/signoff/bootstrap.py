@@ -65,9 +65,9 @@ def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
     hub = WakeupHub()
     signer = Ed25519Signer(load_keys(settings.keys_dir), issuer=settings.issuer)
 
-    def uow_factory(readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, readonly=readonly, on_commit=hub.publish,
-                             chain_enabled=settings.audit_chain)
+    def uow_factory(readonly: bool = False, transaction: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, readonly=readonly, transaction=transaction,
+                             on_commit=hub.publish, chain_enabled=settings.audit_chain)
 
     ctx = ServiceContext(
         uow=uow_factory, policy=source, signer=signer,

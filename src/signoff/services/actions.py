@@ -35,7 +35,7 @@ from signoff.services.elevations import (
     validate_elevation,
 )
 from signoff.services.grants import issue_grant
-from signoff.services.ports import DuplicateIdempotencyKey
+from signoff.services.ports import DuplicateIdempotencyKey, ProposalSubjects
 from signoff.services.stopping import cancel_pending
 
 __all__ = ["cancel_action", "check_action", "may_read", "submit_action", "validate_request"]
@@ -109,10 +109,11 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
         if isinstance(admitted, _Refusal):
             raise forbid(ctx, principal, admitted.why, uow=uow, workflow=admitted.workflow,
                          error=admitted.error, event_type="action.refused")
-        agent, workflow = admitted
-        # A repeated idempotency key is found by the insert itself (ON CONFLICT DO NOTHING),
+        agent, workflow, owner = admitted.agent, admitted.workflow, admitted.owner
+        assert workflow is not None  # _admit refused an unknown workflow
+        # A repeated idempotency key is found by the insert itself (a unique constraint),
         # which answers with the first action: no look-up on every proposal.
-        owner, subject = _policy_input(uow, request, agent, workflow, now)
+        subject = _policy_input(request, admitted, now)
         decision = ctx.policy.current.decide(subject)
         shadow = ctx.policy.shadow_decide(subject, decision)
         action_id = new_id("act")
@@ -199,32 +200,33 @@ class _Refusal(NamedTuple):
 
 
 def _admit(uow: Any, principal: Principal, request: ActionRequest, now: Any
-           ) -> tuple[Any, Any] | _Refusal:
-    """The agent and workflow of a proposal the policy may see, or why it may not.
+           ) -> ProposalSubjects | _Refusal:
+    """Who a proposal the policy may see concerns, or why it may not be seen.
 
     Shared by proposals (which record the refusal) and checks (which report it), so a check
-    never answers differently from the proposal it stands for."""
-    agent = uow.agents.get(principal.id)
-    if agent is None or agent.status is AgentStatus.SUSPENDED:
+    never answers differently from the proposal it stands for. The agent, the workflow and
+    both owners are read in one statement (this runs on every proposal)."""
+    subjects = uow.agents.proposal_subjects(principal.id, request.workflow)
+    if subjects is None or subjects.agent.status is AgentStatus.SUSPENDED:
         return _Refusal("agent.suspended", "this agent is suspended", AgentSuspended)
-    if not may_propose(uow, agent, request, now):
+    if not may_propose(uow, subjects.agent, request, now):
         return _Refusal("agent.scope", f"{request.kind} in {request.workflow} is outside this "
                         "agent's scopes", workflow=request.workflow)
-    workflow = uow.workflows.get(request.workflow)
+    workflow = subjects.workflow
     if workflow is None:
         return _Refusal("workflow.unknown", f"unknown workflow {request.workflow}")
     if workflow.frozen:
         return _Refusal("workflow.frozen", f"workflow {workflow.name} is frozen: "
                         f"{workflow.frozen_reason}", WorkflowFrozen, workflow.name)
-    return agent, workflow
+    return subjects
 
 
-def _policy_input(uow: Any, request: ActionRequest, agent: Any, workflow: Any, now: Any
-                  ) -> tuple[Any, PolicyInput]:
-    """What the policy sees of a proposal; also returns the workflow's owner (a Human)."""
-    people = uow.humans.many([workflow.owner_id, agent.owner_id])
-    owner, agent_owner = people.get(workflow.owner_id), people.get(agent.owner_id)
-    return owner, PolicyInput(
+def _policy_input(request: ActionRequest, subjects: ProposalSubjects, now: Any) -> PolicyInput:
+    """What the policy sees of a proposal."""
+    agent, workflow = subjects.agent, subjects.workflow
+    assert workflow is not None
+    owner, agent_owner = subjects.owner, subjects.agent_owner
+    return PolicyInput(
         action={"workflow": request.workflow, "kind": request.kind,
                 "target": request.target, "params": request.params,
                 "impact": request.impact.as_dict(), "chain_depth": request.chain_depth,
@@ -256,7 +258,7 @@ def check_action(ctx: ServiceContext, principal: Principal, request: ActionReque
             return {"mode": Mode.DENY.value, "tier": None,
                     "reasons": [Reason(admitted.code, admitted.why).as_dict()],
                     "matched_rules": [], "policy_version": ctx.policy.current.version}
-        _, subject = _policy_input(uow, request, *admitted, now)
+        subject = _policy_input(request, admitted, now)
     decision = ctx.policy.current.decide(subject)
     return {"mode": decision.mode.value, "tier": decision.tier.value,
             "reasons": [r.as_dict() for r in decision.reasons],

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
 from signoff.adapters.db.base import Repository
+from signoff.adapters.db.driver import JoinedSelect, insert_statement, joined_select
 from signoff.adapters.db.engine import insert_ignore
 from signoff.domain.actions import Action, ActionRequest, ActionStatus, Impact, InputRef
 from signoff.domain.approvals import Review
@@ -29,17 +30,36 @@ _ACTION_STATE_COLUMNS = ("status", "tier", "mode", "reasons", "requirements", "e
 class SqlActionRepository(Repository):
     def add(self, a: Action) -> None:
         values = _action_row(a)
-        if a.request.idempotency_key:
+        key = a.request.idempotency_key
+        if key and self._pg:
+            # The insert waits to leave with the commit (write_behind.py); a key this agent
+            # already used then fails on the unique constraint, which stands for this error,
+            # and the caller answers with the first action. Nothing else of the transaction
+            # is needed after that, so no savepoint is either.
+            insert_statement(t.actions, tuple(values), self.conn.dialect).execute(
+                self.conn, values, conflict=(_IDEMPOTENCY, lambda: DuplicateIdempotencyKey(key)))
+            return
+        if key:
             # ON CONFLICT DO NOTHING: a key this agent already used inserts nothing, raises
             # nothing (the transaction stays usable), and the caller answers with the first.
             if not self._insert_row_unless(t.actions, values, ("agent_id", "idempotency_key")):
-                raise DuplicateIdempotencyKey(a.request.idempotency_key)
+                raise DuplicateIdempotencyKey(key)
             return
         self._insert_row(t.actions, values)
 
     def get(self, action_id: str, *, for_update: bool = False) -> Action | None:
         row = self._one(t.actions, "id", action_id, for_update)
         return _action(row) if row else None
+
+    def get_with_grant(self, action_id: str, *, for_update: bool = False
+                       ) -> tuple[Action, Grant | None] | None:
+        """An action and its grant in one statement; ``for_update`` locks the action row."""
+        found = _with_grant(self.conn.dialect, for_update and self._pg).first_parts(
+            self.conn, {"key": action_id})
+        if found is None:
+            return None
+        action, grant = found
+        return _action(action), _grant(grant) if grant else None
 
     def by_idempotency_key(self, agent_id: str, key: str) -> Action | None:
         row = self.conn.execute(sa.select(t.actions).where(
@@ -100,6 +120,21 @@ class SqlActionRepository(Repository):
         return [_action(r) for r in self.conn.execute(sa.select(t.actions).where(
             t.actions.c.post_review.is_(True), t.actions.c.post_review_verdict.is_(None))
             .order_by(t.actions.c.created_at).limit(limit))]
+
+
+_IDEMPOTENCY = "uq_actions_agent_idempotency"
+
+
+def _with_grant(dialect: sa.Dialect, lock: bool) -> JoinedSelect:
+    def build(columns: list[Any]) -> Any:
+        stmt = sa.select(*columns).select_from(
+            t.actions.outerjoin(t.grants, t.grants.c.action_id == t.actions.c.id)).where(
+            t.actions.c.id == sa.bindparam("key"))
+        # Only the action is locked: FOR UPDATE cannot reach the nullable side of a join.
+        return stmt.with_for_update(of=t.actions) if lock else stmt
+
+    return joined_select(f"action_with_grant{'_locked' if lock else ''}", dialect, build,
+                         [t.actions, t.grants], {"key": t.actions.c.id.type})
 
 
 def _action(row: Any) -> Action:

@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = ["DriverStatement", "insert_statement", "insert_unless_statement", "select_statement",
-           "update_statement"]
+from signoff.adapters.db.write_behind import WRITE_BEHIND, WriteBehind, constraint_of
+
+__all__ = ["DriverStatement", "JoinedSelect", "insert_statement", "insert_unless_statement",
+           "joined_select", "select_statement", "update_statement"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -43,7 +45,8 @@ class DriverStatement:
         self._result = [_processor(c.type, dialect, bind=False) for c in selected]
         self._convert_rows = any(p is not None for p in self._result)
 
-    def _params(self, values: dict[str, Any]) -> Any:
+    def params(self, values: dict[str, Any]) -> Any:
+        """The driver's parameters for ``values``, through the dialect's bind processors."""
         if self._positional:
             return tuple(values[n] if p is None else p(values[n]) for n, p in self._bind)
         return {n: values[n] if p is None else p(values[n]) for n, p in self._bind}
@@ -60,24 +63,81 @@ class DriverStatement:
             raise sa.exc.DBAPIError.instance(self.sql, params, exc,
                                              self._dialect.loaded_dbapi.Error) from exc
 
-    def execute(self, conn: sa.Connection, values: dict[str, Any]) -> None:
-        self._cursor(conn, self._params(values)).close()
+    def execute(self, conn: sa.Connection, values: dict[str, Any], *,
+                conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
+        """Run a statement that returns nothing; in a PostgreSQL writing unit it waits to go
+        out with the next statement that needs an answer (see ``write_behind.py``), and a
+        unique violation of the ``conflict`` constraint then raises the error it names."""
+        behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
+        if behind is not None:
+            behind.defer(self.sql, self.params(values), conflict=conflict)
+            return
+        try:
+            self._cursor(conn, self.params(values)).close()
+        except sa.exc.IntegrityError as exc:
+            if conflict is not None and constraint_of(exc.orig) == conflict[0]:
+                raise conflict[1]() from exc
+            raise
 
     def execute_many(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        self._cursor(conn, [self._params(r) for r in rows], many=True).close()
+        behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
+        if behind is not None:
+            for row in rows:
+                behind.defer(self.sql, self.params(row))
+            return
+        self._cursor(conn, [self.params(r) for r in rows], many=True).close()
 
     def first(self, conn: sa.Connection, values: dict[str, Any]) -> Any:
-        cursor = self._cursor(conn, self._params(values))
-        try:
-            raw = cursor.fetchone()
-        finally:
-            cursor.close()
+        behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
+        if behind is not None and len(behind):
+            rows = behind.fetch(self.sql, self.params(values))
+            raw = rows[0] if rows else None
+        else:
+            cursor = self._cursor(conn, self.params(values))
+            try:
+                raw = cursor.fetchone()
+            finally:
+                cursor.close()
+        return self.row(raw)
+
+    def row(self, raw: Any) -> Any:
+        """A driver row as a named row with SQLAlchemy's result processing applied."""
         if raw is None:
             return None
         if self._convert_rows:
             raw = [v if p is None or v is None else p(v) for v, p in zip(raw, self._result,
                                                                         strict=True)]
         return self._row._make(raw)
+
+
+class JoinedSelect(DriverStatement):
+    """Whole rows of several tables (or aliases) in one statement, split back per table.
+
+    For the hot reads that used to be one round trip per table (a token and its subject; an
+    agent, the workflow it proposes in and both owners). Each part is ``None`` when its outer
+    join found nothing (its primary key came back NULL).
+    """
+
+    def __init__(self, build: Callable[[list[Any]], Any], parts: Sequence[Any],
+                 dialect: sa.Dialect, binds: dict[str, sa.types.TypeEngine[Any]]) -> None:
+        columns = [c for part in parts for c in part.columns]
+        labelled = [c.label(f"c{i}") for i, c in enumerate(columns)]
+        super().__init__(build(labelled), dialect, binds, labelled)
+        self._parts = []
+        start = 0
+        for part in parts:
+            keys = [c.key for c in part.columns]
+            pk = keys.index(next(iter(part.primary_key)).key)
+            self._parts.append((namedtuple(f"{part.name}_row", keys), start, start + len(keys),
+                                start + pk))
+            start += len(keys)
+
+    def first_parts(self, conn: sa.Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        row = self.first(conn, values)
+        if row is None:
+            return None
+        return tuple(None if row[pk] is None else make._make(row[begin:end])
+                     for make, begin, end, pk in self._parts)
 
 
 def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect, *, bind: bool) -> Processor:
@@ -100,6 +160,19 @@ def select_statement(table: sa.Table, column: str, dialect: sa.Dialect, *,
             stmt = stmt.with_for_update()
         found = _CACHE[key] = DriverStatement(stmt, dialect, {"key": table.c[column].type},
                                               list(table.columns))
+    return found
+
+
+def joined_select(name: str, dialect: sa.Dialect, build: Callable[[list[Any]], Any],
+                  parts: Sequence[Any], binds: dict[str, sa.types.TypeEngine[Any]]
+                  ) -> JoinedSelect:
+    """A :class:`JoinedSelect` compiled once per ``name`` and dialect. ``build`` gets the
+    labelled columns to select and returns the statement (joins, where, locks)."""
+    key = ("joined", name, dialect.name)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = JoinedSelect(build, parts, dialect, binds)
+    assert isinstance(found, JoinedSelect)
     return found
 
 

@@ -8,12 +8,15 @@ work so two writers queue on the lock instead of failing on upgrade. PostgreSQL:
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from signoff.adapters.db.write_behind import flush_before_sqlalchemy
 
 __all__ = ["create_engine", "insert_ignore", "is_postgres"]
 
@@ -30,8 +33,9 @@ def create_engine(url: str, *, pool_size: int = 20) -> sa.Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                            **codec)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, **codec)
+    _tune_postgres(engine)
+    return engine
 
 
 # JSON columns through orjson (several per proposal). Values orjson would take but the standard
@@ -72,6 +76,39 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         # Straight to the driver: a statement through SQLAlchemy costs several times the BEGIN.
         conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+# A pooled connection that sat unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _tune_postgres(engine: sa.Engine) -> None:
+    """Check connections that sat idle, and let writes wait for the next statement.
+
+    ``pool_pre_ping`` pinged on every checkout: a round trip per unit of work (three per
+    gated call) to learn that a connection used a millisecond ago still works. A connection
+    goes stale while it sits idle (a server restart, a firewall's idle timeout), so only those
+    are pinged; one that fails is replaced before anyone sees it. A connection that breaks in
+    use is invalidated by SQLAlchemy, or by the driver path (``driver.py``).
+    """
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if getattr(dbapi_conn, "broken", False) or getattr(dbapi_conn, "closed", False):
+            raise sa.exc.DisconnectionError("connection lost while pooled")
+        if since is not None and time.monotonic() - since > PING_AFTER_IDLE_SECONDS:
+            try:
+                alive = engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:  # noqa: BLE001 - any failure: let the pool replace it
+                raise sa.exc.DisconnectionError(str(exc)) from exc
+            if not alive:
+                raise sa.exc.DisconnectionError("connection did not answer a ping")
+
+    sa.event.listen(engine, "before_cursor_execute", flush_before_sqlalchemy)
 
 
 def is_postgres(conn: sa.Connection) -> bool:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from signoff.adapters.db import tables as t
 from signoff.adapters.db.base import Repository
+from signoff.adapters.db.driver import JoinedSelect, joined_select
 from signoff.domain.identities import (
     Agent,
     AgentStatus,
@@ -19,6 +20,7 @@ from signoff.domain.identities import (
     PrincipalKind,
     Workflow,
 )
+from signoff.services.ports import ProposalSubjects
 
 __all__ = ["SqlAgentRepository", "SqlGroupRepository", "SqlHumanRepository",
            "SqlTokenRepository", "SqlWorkflowRepository"]
@@ -93,6 +95,17 @@ class SqlAgentRepository(Repository):
         row = self._one(t.agents, "name", name)
         return _agent(row) if row else None
 
+    def proposal_subjects(self, agent_id: str, workflow: str) -> ProposalSubjects | None:
+        """The agent, the workflow it proposes in and both their owners, in one statement."""
+        found = _subjects(self.conn.dialect).first_parts(
+            self.conn, {"agent": agent_id, "workflow": workflow})
+        if found is None:
+            return None
+        agent, wf, owner, agent_owner = found
+        return ProposalSubjects(agent=_agent(agent), workflow=_workflow(wf) if wf else None,
+                                owner=_human(owner) if owner else None,
+                                agent_owner=_human(agent_owner) if agent_owner else None)
+
     def list(self, *, owner_id: str | None = None) -> list[Agent]:
         stmt = sa.select(t.agents).order_by(t.agents.c.name)
         if owner_id:
@@ -103,6 +116,24 @@ class SqlAgentRepository(Repository):
         self.conn.execute(t.agents.update().where(t.agents.c.id == agent.id).values(
             name=agent.name, owner_id=agent.owner_id, scopes=agent.scopes,
             status=agent.status.value, labels=agent.labels))
+
+
+_WF_OWNER, _AGENT_OWNER = t.users.alias("wf_owner"), t.users.alias("agent_owner")
+
+
+def _subjects(dialect: sa.Dialect) -> JoinedSelect:
+    owner, agent_owner = _WF_OWNER, _AGENT_OWNER
+
+    def build(columns: list[Any]) -> Any:
+        joined = t.agents.outerjoin(t.workflows, t.workflows.c.name == sa.bindparam("workflow")) \
+            .outerjoin(owner, owner.c.id == t.workflows.c.owner_id) \
+            .outerjoin(agent_owner, agent_owner.c.id == t.agents.c.owner_id)
+        return sa.select(*columns).select_from(joined).where(
+            t.agents.c.id == sa.bindparam("agent"))
+
+    return joined_select("proposal_subjects", dialect, build,
+                         [t.agents, t.workflows, owner, agent_owner],
+                         {"agent": t.agents.c.id.type, "workflow": t.workflows.c.name.type})
 
 
 def _agent(row: Any) -> Agent:
@@ -174,6 +205,15 @@ class SqlTokenRepository(Repository):
         row = self._one(t.api_tokens, "id", token_id)
         return _token(row) if row else None
 
+    def with_subject(self, token_hash: str
+                     ) -> tuple[ApiToken, Agent | None, Human | None] | None:
+        """A token with the agent or human behind it, in one statement (every request)."""
+        found = _token_subject(self.conn.dialect).first_parts(self.conn, {"key": token_hash})
+        if found is None:
+            return None
+        token, agent, human = found
+        return _token(token), _agent(agent) if agent else None, _human(human) if human else None
+
     def for_subject(self, subject_id: str) -> list[ApiToken]:
         return [_token(r) for r in self.conn.execute(
             sa.select(t.api_tokens).where(t.api_tokens.c.subject_id == subject_id)
@@ -185,6 +225,24 @@ class SqlTokenRepository(Repository):
 
     def touch(self, token_id: str, at: datetime) -> None:
         self._update(t.api_tokens, "id", token_id, last_used_at=at)
+
+
+def _token_subject(dialect: sa.Dialect) -> JoinedSelect:
+    tok = t.api_tokens
+
+    def build(columns: list[Any]) -> Any:
+        def kind_is(kind: PrincipalKind) -> Any:  # a constant in the SQL, not a parameter
+            return tok.c.subject_kind == sa.literal_column(f"'{kind.value}'")
+
+        joined = tok.outerjoin(t.agents, sa.and_(kind_is(PrincipalKind.AGENT),
+                                                 t.agents.c.id == tok.c.subject_id)) \
+            .outerjoin(t.users, sa.and_(kind_is(PrincipalKind.HUMAN),
+                                        t.users.c.id == tok.c.subject_id))
+        return sa.select(*columns).select_from(joined).where(
+            tok.c.token_hash == sa.bindparam("key"))
+
+    return joined_select("token_subject", dialect, build, [tok, t.agents, t.users],
+                         {"key": tok.c.token_hash.type})
 
 
 def _token(row: Any) -> ApiToken:

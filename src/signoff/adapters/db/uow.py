@@ -10,6 +10,7 @@ processes hear of a change when, and only when, it is committed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,6 +32,7 @@ from signoff.adapters.db.repositories import (
     SqlTokenRepository,
     SqlWorkflowRepository,
 )
+from signoff.adapters.db.write_behind import WRITE_BEHIND, WriteBehind
 from signoff.adapters.db.writer_lock import SqliteWriterLock, writer_lock_for
 from signoff.domain.audit import AuditEvent, chain_hash, event_body
 from signoff.errors import Unavailable
@@ -59,11 +61,17 @@ class SqlUnitOfWork:
     elevations: SqlElevationRepository
     shadow: SqlShadowRepository
 
-    def __init__(self, engine: sa.Engine, *, readonly: bool = False,
+    def __init__(self, engine: sa.Engine, *, readonly: bool = False, transaction: bool = True,
                  on_commit: Callable[[list[str]], None] | None = None,
                  chain_enabled: bool = True) -> None:
+        """``transaction=False`` (read-only units only): reads that need no transaction of
+        their own, such as a single lookup; on PostgreSQL they run in autocommit. Units that
+        ask for a snapshot or a server-side cursor must keep the transaction."""
+        if not transaction and not readonly:
+            raise ValueError("only a read-only unit of work may go without a transaction")
         self._engine = engine
         self._readonly = readonly
+        self._transaction = transaction
         self._on_commit = on_commit
         self._chain = chain_enabled
         self._events: list[AuditEvent] = []
@@ -72,6 +80,7 @@ class SqlUnitOfWork:
         self._tx: sa.RootTransaction | None = None
         self._lock = None if readonly else _writer_lock(engine)
         self._locked = False
+        self._behind: WriteBehind | None = None  # PostgreSQL writing units only
         self.committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -79,8 +88,14 @@ class SqlUnitOfWork:
             conn = self._engine.connect()
         except sa.exc.OperationalError as exc:  # the database is down: fail closed, say so
             raise Unavailable("the database cannot be reached") from exc
+        pg = is_postgres(conn)
         if self._readonly:
-            conn = conn.execution_options(**{READONLY_OPTION: True})
+            options: dict[str, Any] = {READONLY_OPTION: True}
+            if pg and not self._transaction:
+                # Each statement stands alone (READ COMMITTED gives it its own snapshot
+                # anyway), so BEGIN and ROLLBACK would be two round trips that buy nothing.
+                options["isolation_level"] = "AUTOCOMMIT"
+            conn = conn.execution_options(**options)
         self._conn = conn
         if self._lock is not None:
             self._lock.acquire()
@@ -91,6 +106,8 @@ class SqlUnitOfWork:
             self._release()
             conn.close()
             raise
+        if pg and not self._readonly:
+            self._behind = conn.info[WRITE_BEHIND] = WriteBehind(conn)
         self.humans = SqlHumanRepository(conn)
         self.agents = SqlAgentRepository(conn)
         self.workflows = SqlWorkflowRepository(conn)
@@ -105,15 +122,29 @@ class SqlUnitOfWork:
         self.shadow = SqlShadowRepository(conn)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
         try:
+            self._end()
+        finally:
+            if isinstance(error, sa.exc.OperationalError):
+                # The database went away or gave up mid-unit (connection lost, deadlock,
+                # timeout): a 503 the caller may retry (proposals carry idempotency keys),
+                # not a 500.
+                raise Unavailable("the database did not complete the request") from error
+
+    def _end(self) -> None:
+        try:
+            if self._behind is not None:
+                self._behind.discard()
             if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
         finally:
             self._release()
             if self._conn is not None:
+                self._conn.info.pop(WRITE_BEHIND, None)
                 self._conn.close()
             self._conn = None
+            self._behind = None
 
     def _release(self) -> None:
         if self._locked and self._lock is not None:
@@ -143,6 +174,8 @@ class SqlUnitOfWork:
                 writer.record(event)
                 writer.commit()
             return
+        if self._behind is not None:
+            self._behind.discard()
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
         self._events, self._wake = [event], []
@@ -154,13 +187,13 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._tx is not None and self._conn is not None
-        if self._events:
+        if self._behind is not None:
+            # PostgreSQL: the waiting writes, the sealed events, NOTIFY and COMMIT in at most
+            # two round trips (see write_behind.py).
+            self._behind.commit(self._seal_pipelined if self._events else None,
+                                [(WAKE_CHANNEL, a) for a in dict.fromkeys(self._wake)])
+        elif self._events:
             self._seal(self._conn)
-        if self._wake and is_postgres(self._conn):
-            driver = self._conn.connection.driver_connection
-            for action_id in dict.fromkeys(self._wake):
-                driver.execute("SELECT pg_notify(%s, %s)",  # type: ignore[union-attr]
-                               (WAKE_CHANNEL, action_id))
         self._tx.commit()
         self._tx = None  # one commit per unit of work: the SQLite write lock ends here
         self._release()
@@ -170,16 +203,34 @@ class SqlUnitOfWork:
             self._on_commit(woken)
 
     def rollback(self) -> None:
+        if self._behind is not None:
+            self._behind.discard()
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
         self._tx = None
         self._events, self._wake = [], []
 
     def _seal(self, conn: sa.Connection) -> None:
-        pg = is_postgres(conn)
         dialect = conn.dialect
-        head = select_statement(t.audit_head, "id", dialect, for_update=pg).first(conn, {"key": 1})
-        seq, prev = head.seq, head.hash
+        head = select_statement(t.audit_head, "id", dialect).first(conn, {"key": 1})
+        seq, last, rows = self._sealed_rows(head.seq, head.hash)
+        insert_statement(t.audit_events, _EVENT_COLUMNS, dialect).execute_many(conn, rows)
+        update_statement(t.audit_head, "id", ("seq", "hash"), dialect).execute(
+            conn, {"_key": 1, "seq": seq, "hash": last})
+
+    def _seal_pipelined(self, behind: WriteBehind) -> None:
+        """PostgreSQL: lock the head (the one answer the seal waits for), then queue the rest."""
+        dialect = self.connection.dialect
+        read = select_statement(t.audit_head, "id", dialect, for_update=True)
+        head = read.row(behind.fetch_in_pipeline(read.sql, read.params({"key": 1}))[0])
+        seq, last, rows = self._sealed_rows(head.seq, head.hash)
+        insert = insert_statement(t.audit_events, _EVENT_COLUMNS, dialect)
+        behind.queue(insert.sql, [insert.params(r) for r in rows], many=True)
+        update = update_statement(t.audit_head, "id", ("seq", "hash"), dialect)
+        behind.queue(update.sql, update.params({"_key": 1, "seq": seq, "hash": last}))
+
+    def _sealed_rows(self, seq: int, prev: str) -> tuple[int, str, list[dict[str, Any]]]:
+        """The events as audit rows after ``seq``/``prev``; with the new head's seq and hash."""
         rows = []
         for event in self._events:
             seq += 1
@@ -190,9 +241,7 @@ class SqlUnitOfWork:
                          "workflow": event.workflow, "body": body.decode(),
                          "prev_hash": prev, "hash": digest})
             prev = digest if self._chain else prev
-        insert_statement(t.audit_events, _EVENT_COLUMNS, dialect).execute_many(conn, rows)
-        update_statement(t.audit_head, "id", ("seq", "hash"), dialect).execute(
-            conn, {"_key": 1, "seq": seq, "hash": prev})
+        return seq, prev, rows
 
 
 _EVENT_COLUMNS = ("seq", "at", "actor", "type", "action_id", "agent_id", "workflow", "body",

@@ -311,8 +311,9 @@ def _emails(text: str) -> Iterator[str]:
 def _target_mismatch(text: str, target: str, haystack: str) -> list[str]:
     """The summary names something shaped like the target (same prefix) but different."""
     prefix = re.match(r"[A-Za-z]+[_\-/:.]", target)
-    if not prefix or target in text:
+    if not prefix:
         return []
+    # Whole names are compared, not substrings: "prod/api-v2" contains "prod/api" but is not it.
     pattern = re.compile(re.escape(prefix.group()) + r"[\w\-/:.]{1,200}")
     named = [m.group().rstrip(".:") for m in pattern.finditer(text)]
     return [f"the summary names {n}, but the target is {target}"

@@ -126,6 +126,9 @@ def test_target_lookalike() -> None:
                           target="cus_42")
     assert warnings == ["the summary names cus_43, but the target is cus_42"]
     assert mismatches("Deploy to prod/api", params={}, target="prod/api") == []
+    # A longer name that merely contains the target is another target.
+    assert mismatches("Deploy to prod/api-v2, not prod/api", params={}, target="prod/api") \
+        == ["the summary names prod/api-v2, but the target is prod/api"]
 
 
 def test_hostile_megabytes_stay_linear() -> None:

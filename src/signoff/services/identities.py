@@ -29,6 +29,7 @@ __all__ = [
     "list_tokens",
     "list_users",
     "revoke_token",
+    "set_agent_scopes",
     "set_group_members",
     "update_user",
 ]
@@ -193,6 +194,24 @@ def revoke_token(ctx: ServiceContext, principal: Principal, token_id: str) -> No
                                        "subject": f"{record.subject_kind.value}:"
                                                   f"{record.subject_id}"}))
             uow.commit()
+
+
+def set_agent_scopes(ctx: ServiceContext, principal: Principal, agent_id: str, *,
+                     scopes: dict[str, Any]) -> Agent:
+    """Change which workflows and kinds an agent may propose in (admins; on record, with the
+    scopes before and after). Takes effect on its next proposal."""
+    require_role(ctx, principal, Role.ADMIN, what="changing agent scopes")
+    clean = _check_scopes(scopes)
+    with ctx.uow() as uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id}")
+        before, agent.scopes = agent.scopes, clean
+        uow.agents.save(agent)
+        uow.record(ctx.event("agent.scopes_changed", principal, agent_id=agent_id,
+                             data={"agent_id": agent_id, "before": before, "after": clean}))
+        uow.commit()
+    return agent
 
 
 def list_agents(ctx: ServiceContext, principal: Principal) -> list[Agent]:

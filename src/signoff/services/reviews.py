@@ -129,6 +129,16 @@ def review_action(ctx: ServiceContext, principal: Principal, action_id: str, *, 
     return result
 
 
+def may_post_review(principal: Principal, eligible: list[dict[str, Any]], workflow: Any
+                    ) -> bool:
+    """Who may review a sampled action after the fact (the console's queue shows the same):
+    its approver pool, the workflow's owner and backups, owners and admins (the person it was
+    done for is refused separately, with its own message)."""
+    pool = eligible_pool(EligibleFactor.from_dict(f) for f in eligible) | (
+        {workflow.owner_id, *workflow.backups} if workflow else set())
+    return principal.id in pool or is_admin(principal) or principal.has(Role.OWNER)
+
+
 def post_review(ctx: ServiceContext, principal: Principal, action_id: str, *, verdict: str,
                 note: str) -> dict[str, Any]:
     """Mark a sampled low-risk action ok or flag it; a flag goes to the workflow owner."""
@@ -146,10 +156,7 @@ def post_review(ctx: ServiceContext, principal: Principal, action_id: str, *, ve
         if action is None:
             raise NotFound(f"no action {action_id}")
         workflow = uow.workflows.get(action.workflow)
-        eligible = eligible_pool(factors_of(action)) | (
-            {workflow.owner_id, *workflow.backups} if workflow else set())
-        if principal.id not in eligible and not is_admin(principal) \
-                and not principal.has(Role.OWNER):
+        if not may_post_review(principal, action.eligible, workflow):
             raise forbid(ctx, principal, "you may not review this action", uow=uow,
                          action_id=action_id)
         if not action.post_review:

@@ -168,6 +168,15 @@ class SessionService:
                                       data={"auth_method": session.auth_method}))
             uow.commit()
 
+    def end_sessions(self, user_id: str, *, by: Principal) -> int:
+        """End every console session of one person (after a password reset), on record."""
+        with self.ctx.uow() as uow:
+            ended = self._store(uow).delete_for_user(user_id)
+            uow.record(self.ctx.event("auth.sessions_ended", by,
+                                      data={"user_id": user_id, "sessions": ended}))
+            uow.commit()
+        return ended
+
     # --- inside ------------------------------------------------------------------------------
 
     def _create(self, uow: UnitOfWork, human: Human, auth_method: str, *, ip: str,

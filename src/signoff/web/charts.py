@@ -26,8 +26,12 @@ class BarChart:
     width: int
     height: int
     bars: list[Bar]
-    labels: list[tuple[float, float, str]]    # x, y, text
+    labels: list[tuple[float, float, str, str]]    # x, y, text, full text (its tooltip)
     maximum: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.bars
 
 
 def stacked_bars(rows: list[tuple[str, dict[str, int]]], keys: list[str], *,
@@ -36,11 +40,14 @@ def stacked_bars(rows: list[tuple[str, dict[str, int]]], keys: list[str], *,
     maximum = max([sum(values.get(k, 0) for k in keys) for _, values in rows] + [1])
     span = width - label_width - 50
     bars: list[Bar] = []
-    labels: list[tuple[float, float, str]] = []
+    labels: list[tuple[float, float, str, str]] = []
+    fits = max(label_width // 7, 4)   # ~7 px per character at the chart's 12 px font
     for i, (name, values) in enumerate(rows):
         y = i * row_height + 4
         x = float(label_width)
-        labels.append((4.0, y + row_height * 0.6, name[:28]))
+        # A label too long for its column says so ("…") and carries the whole name as tooltip.
+        short = name if len(name) <= fits else name[:fits - 1] + "…"
+        labels.append((4.0, y + row_height * 0.6, short, name))
         for key in keys:
             n = values.get(key, 0)
             if n <= 0:
@@ -49,6 +56,7 @@ def stacked_bars(rows: list[tuple[str, dict[str, int]]], keys: list[str], *,
             bars.append(Bar(x=x, y=y, width=w, height=row_height - 8, css=f"seg-{key}",
                             title=f"{name}: {n} {key}"))
             x += w
-        labels.append((x + 6, y + row_height * 0.6, str(sum(values.get(k, 0) for k in keys))))
+        total = str(sum(values.get(k, 0) for k in keys))
+        labels.append((x + 6, y + row_height * 0.6, total, total))
     return BarChart(width=width, height=max(len(rows), 1) * row_height + 8, bars=bars,
                     labels=labels, maximum=maximum)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,11 +24,14 @@ from signoff.adapters.db.console_store import SqlConsoleReads, SqlSessionReposit
 from signoff.bootstrap import Signoff
 from signoff.domain.actions import canonical_json
 from signoff.domain.deception import reveal
+from signoff.errors import InvalidRequest
+from signoff.services import notices
 from signoff.services.console import ConsoleReads, RubberStamp
 from signoff.services.ports import UnitOfWork
 from signoff.services.sessions import SessionService, WebSession, csrf_matches
 
-__all__ = ["CSP", "Console", "SecurityHeaders", "SignInNeeded", "console_of", "pretty_json"]
+__all__ = ["CSP", "Console", "PageError", "SecurityHeaders", "SignInNeeded", "console_of",
+           "pretty_json"]
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -36,6 +40,15 @@ LOGIN_CSRF_COOKIE = "signoff_login_csrf"
 
 class SignInNeeded(Exception):
     """No live session: the handler sends the browser to the sign-in page."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageError:
+    """An error that is not a SignoffError (a bad query value, an unknown path), for error.html."""
+
+    status: int
+    title: str
+    detail: str
 
 
 class SecurityHeaders:
@@ -131,14 +144,22 @@ class Console:
 
     def page(self, request: Request, template: str, *, session: WebSession | None,
              status: int = 200, **values: Any) -> HTMLResponse:
+        """Render a page (blocking: the unread-notices badge reads the database, so async
+        views call this through ``run_in_threadpool``)."""
+        unread = notices.unread_count(self.ctx, session.principal, self.reads) \
+            if session else 0
         body = self.env.get_template(template).render(
             session=session, principal=session.principal if session else None,
-            csrf=session.csrf_token if session else "", path=request.url.path, **values)
+            csrf=session.csrf_token if session else "", path=request.url.path,
+            unread_notices=unread, **values)
         return HTMLResponse(body, status_code=status)
 
     # --- sessions ---------------------------------------------------------------------------
 
     def viewer(self, request: Request) -> WebSession:
+        refuse_nul(request.scope.get("path", ""), "address")
+        for key, value in request.query_params.multi_items():
+            refuse_nul(key + value, "address")
         session = self.sessions.resolve(request.cookies.get(self.cookie))
         if session is None:
             raise SignInNeeded
@@ -148,10 +169,11 @@ class Console:
     async def posted(self, request: Request) -> tuple[WebSession, dict[str, str]]:
         """The session of a form POST whose CSRF token matches it (else no session at all)."""
         session = await run_in_threadpool(self.viewer, request)
-        form = await request.form()
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        values = await form_values(request)
         if not csrf_matches(session, values.get("csrf")):
             raise CsrfRefused
+        for value in values.values():
+            refuse_nul(value, "form")
         return session, values
 
     def set_session_cookie(self, response: Response, session: WebSession) -> None:
@@ -170,6 +192,19 @@ class Console:
     def set_login_csrf(self, response: Response, token: str) -> None:
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=self.secure,
                             samesite="strict", path="/console", max_age=3600)
+
+
+def refuse_nul(text: str, where: str) -> None:
+    """PostgreSQL cannot store a NUL character: refuse it here as bad input (422), before a
+    query fails with a 500."""
+    if "\x00" in text:
+        raise InvalidRequest(f"the {where} holds a NUL character (U+0000), which is refused")
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """The posted form's text fields (Starlette answers a malformed body with a 400)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 class CsrfRefused(Exception):

@@ -9,7 +9,13 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from signoff.services.sessions import SignInRefused
-from signoff.web.support import LOGIN_CSRF_COOKIE, console_of, safe_next
+from signoff.web.support import (
+    LOGIN_CSRF_COOKIE,
+    console_of,
+    form_values,
+    refuse_nul,
+    safe_next,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -27,8 +33,9 @@ def login_form(request: Request, next: str = "/console") -> Response:  # noqa: A
 @router.post("/login")
 async def login(request: Request) -> Response:
     console = console_of(request)
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    values = await form_values(request)
+    for value in values.values():
+        refuse_nul(value, "form")
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     target = safe_next(values.get("next"))
     email = values.get("email", "")

@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from signoff.domain.deception import Revealed, flatten, mismatches, reveal
-from signoff.errors import SignoffError
-from signoff.services import actions, console, queries, reviews
+from signoff.errors import InvalidRequest, SignoffError
+from signoff.services import actions, console, notices, queries, reviews
 from signoff.services.sessions import WebSession
 from signoff.web.support import Console, console_of
 
@@ -137,8 +137,8 @@ async def _act_on(request: Request, c: Any, session: Any, action_id: str, done: 
 def post_review_queue(request: Request, done: Filter = None) -> Response:
     c = console_of(request)
     session = c.viewer(request)
-    items = queries.post_review_queue(c.ctx, session.principal)
-    return c.page(request, "post_review.html", session=session, items=items,
+    view = console.post_review_view(c.ctx, session.principal, c.reads)
+    return c.page(request, "post_review.html", session=session, view=view,
                   done=done if done in ("ok", "flag") else None, error=None)
 
 
@@ -151,7 +151,40 @@ async def post_review(request: Request, action_id: str) -> Response:
         await run_in_threadpool(reviews.post_review, c.ctx, session.principal, action_id,
                                 verdict=verdict, note=form.get("note", ""))
     except SignoffError as exc:
-        items = await run_in_threadpool(queries.post_review_queue, c.ctx, session.principal)
-        return c.page(request, "post_review.html", session=session, items=items, done=None,
-                      error=exc, status=exc.status)
+        view = await run_in_threadpool(console.post_review_view, c.ctx, session.principal,
+                                       c.reads)
+        return await run_in_threadpool(c.page, request, "post_review.html", session=session,
+                                       view=view, done=None, error=exc, status=exc.status)
     return RedirectResponse(f"/console/post-review?done={verdict}", status_code=303)
+
+
+# --- notifications (flags for owners, escalations for backups) ----------------------------
+
+@router.get("/notifications")
+def notifications(request: Request, done: Filter = None) -> Response:
+    c = console_of(request)
+    session = c.viewer(request)
+    view = notices.notices(c.ctx, session.principal, c.reads)
+    return c.page(request, "notifications.html", session=session, view=view,
+                  done=done == "ack", error=None)
+
+
+@router.post("/notifications/ack")
+async def acknowledge(request: Request) -> Response:
+    c = console_of(request)
+    session, form = await c.posted(request)
+    try:
+        if form.get("all") == "yes":
+            view = await run_in_threadpool(notices.notices, c.ctx, session.principal, c.reads)
+            seqs = [i["seq"] for i in view["rows"] if i["unread"]]
+        else:
+            raw = form.get("seq", "")
+            if not raw.isdigit() or len(raw) > 18:
+                raise InvalidRequest("seq must be a notification number", field="seq")
+            seqs = [int(raw)]
+        await run_in_threadpool(notices.acknowledge, c.ctx, session.principal, c.reads, seqs)
+    except SignoffError as exc:
+        view = await run_in_threadpool(notices.notices, c.ctx, session.principal, c.reads)
+        return await run_in_threadpool(c.page, request, "notifications.html", session=session,
+                                       view=view, done=False, error=exc, status=exc.status)
+    return RedirectResponse("/console/notifications?done=ack", status_code=303)

@@ -4,51 +4,16 @@ the same rules as the API, and the read models behind the pages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from signoff.api.app import create_app
-from signoff.domain.actions import ActionRequest, Impact
-from signoff.services import actions, identities
+from signoff.services import identities
 from signoff.services.console import RubberStamp, reviewer_stats
 from signoff.testing import FakeClock
 from tests.conftest import ADMIN, World
-
-PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    for p in (world.owner, world.rita, world.sid, world.auditor):
-        identities.update_user(world.ctx, ADMIN, p.id, password=PASSWORD)
-    with TestClient(create_app(world.app, sweeper=False), base_url="https://testserver") as c:
-        yield c
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:
-    token = _csrf(client.get("/console/login").text)
-    return client.post("/console/login", data={"csrf": token, "email": email,
-                                               "password": password, "next": "/console/inbox"},
-                       follow_redirects=False)
-
-
-def propose(world: World, **over: Any) -> str:
-    request = ActionRequest(workflow="prod-deploys", kind=over.pop("kind", "deploy.release"),
-                            target=over.pop("target", "prod/api"),
-                            params=over.pop("params", {"version": "1.2.3"}),
-                            summary=over.pop("summary", "Release 1.2.3"),
-                            impact=Impact(reversible=False, external=True), **over)
-    return actions.submit_action(world.ctx, world.agent, request)[0].id
+from tests.integration.console.helpers import PASSWORD, csrf_of, propose, sign_in
 
 
 def test_pages_need_a_session_and_send_security_headers(client: TestClient) -> None:
@@ -105,7 +70,7 @@ def test_every_post_checks_the_session_csrf_token(client: TestClient, world: Wor
     assert client.get(f"/console/actions/{action_id}").text.count("Approve") >= 1
     r = client.post(f"/console/actions/{action_id}/decide", follow_redirects=False,
                     data={"verdict": "approve", "rationale": "reviewed it carefully",
-                          "csrf": _csrf(page.text)})
+                          "csrf": csrf_of(page.text)})
     assert r.status_code == 303
     assert "grant was issued" in client.get(r.headers["location"]).text
 
@@ -118,14 +83,14 @@ def test_too_early_decision_shows_the_servers_seconds_left(client: TestClient,
     assert 'data-seconds-left="15"' in page.text
     r = client.post(f"/console/actions/{action_id}/decide",
                     data={"verdict": "approve", "rationale": "reviewed it carefully",
-                          "csrf": _csrf(page.text)})
+                          "csrf": csrf_of(page.text)})
     assert r.status_code == 422 and "15 seconds left" in r.text
 
 
 def test_sign_out_ends_the_session(client: TestClient) -> None:
     sign_in(client, "rita@example.com")
     page = client.get("/console/inbox")
-    r = client.post("/console/logout", data={"csrf": _csrf(page.text)}, follow_redirects=False)
+    r = client.post("/console/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert client.get("/console/inbox", follow_redirects=False).status_code == 303
 
@@ -178,10 +143,10 @@ def test_suspend_needs_the_confirmation_step(client: TestClient, world: World) -
     page = client.get(f"/console/agents/{world.agent.id}/suspend")
     assert "1</strong> pending" in page.text
     r = client.post(f"/console/agents/{world.agent.id}/suspend", follow_redirects=False,
-                    data={"csrf": _csrf(page.text), "reason": "oops"})
+                    data={"csrf": csrf_of(page.text), "reason": "oops"})
     assert r.status_code == 303          # no confirm=yes: back to the confirmation page
     r = client.post(f"/console/agents/{world.agent.id}/suspend",
-                    data={"csrf": _csrf(page.text), "reason": "oops", "confirm": "yes"})
+                    data={"csrf": csrf_of(page.text), "reason": "oops", "confirm": "yes"})
     assert "1 pending action(s) cancelled" in r.text
     with world.ctx.uow(readonly=True) as uow:
         assert uow.actions.get(action_id).status.value == "cancelled"
@@ -194,28 +159,28 @@ def test_admin_pages_manage_workflows_agents_and_users(client: TestClient,
     sign_in(client, "ada@example.com")
     page = client.get("/console/admin/users")
     r = client.post("/console/admin/users/create",
-                    data={"csrf": _csrf(page.text), "email": "new@example.com", "name": "New",
+                    data={"csrf": csrf_of(page.text), "email": "new@example.com", "name": "New",
                           "role_reviewer": "on", "password": "another long password"})
     assert r.status_code == 200 and "User created." in r.text and "new@example.com" in r.text
     r = client.post("/console/admin/workflows/create",
-                    data={"csrf": _csrf(page.text), "name": "refunds",
+                    data={"csrf": csrf_of(page.text), "name": "refunds",
                           "owner": "olivia@example.com", "backups": "new@example.com",
                           "groups": "release-reviewers"})
     assert "Workflow created." in r.text and "refunds" in r.text
     r = client.post("/console/admin/agents/create",
-                    data={"csrf": _csrf(page.text), "name": "refund-bot",
+                    data={"csrf": csrf_of(page.text), "name": "refund-bot",
                           "owner": "olivia@example.com", "workflows": "refunds",
                           "kinds": "payments.*"})
     token = re.search(r"<code>(so_agent_[^<]+)</code>", r.text)
     assert token and "shown once" in r.text
     assert token.group(1) not in client.get("/console/admin/agents").text
     r = client.post("/console/admin/workflows/create",
-                    data={"csrf": _csrf(page.text), "name": "refunds",
+                    data={"csrf": csrf_of(page.text), "name": "refunds",
                           "owner": "olivia@example.com"})
     assert r.status_code == 409 and "exists" in r.text
     sign_in(client, "rita@example.com")
     r = client.post("/console/admin/users/create",
-                    data={"csrf": _csrf(client.get("/console/inbox").text),
+                    data={"csrf": csrf_of(client.get("/console/inbox").text),
                           "email": "x@example.com", "name": "X", "role_admin": "on"})
     assert r.status_code == 403
 

@@ -101,24 +101,30 @@ class SqlConsoleReads:
                 r.c.verdict == "approve").group_by(r.c.action_id))
         return {a: n for a, n in rows}
 
-    def post_review_count(self) -> int:
+    def post_review_open(self, limit: int = 5000) -> list[dict[str, Any]]:
+        """Sampled actions still waiting for their after-the-fact review, oldest first: only
+        what deciding who may review them needs (``ix_actions_post_review_open``)."""
         a = t.actions
-        return int(self.conn.execute(sa.select(sa.func.count()).select_from(a).where(
-            a.c.post_review.is_(True), a.c.post_review_verdict.is_(None))).scalar_one())
+        stmt = sa.select(a.c.id, a.c.workflow, a.c.eligible, a.c.requirements).where(
+            a.c.post_review.is_(True), a.c.post_review_verdict.is_(None)
+        ).order_by(a.c.created_at, a.c.id).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
 
     def counts_by_workflow(self, workflows: Sequence[str] | None, since: datetime
                            ) -> list[dict[str, Any]]:
-        """Per workflow and tier: pending, escalated-and-pending, expired since ``since``."""
+        """Per workflow and tier: pending now, pending and escalated now, SLA breaches since
+        ``since`` (escalated, whatever became of them, or expired undecided), expired."""
         a = t.actions
         pending = sa.and_(a.c.status == _PENDING)
+        expired = sa.and_(a.c.status == ActionStatus.EXPIRED.value, a.c.decided_at >= since)
         stmt = sa.select(
             a.c.workflow, a.c.tier,
             sa.func.sum(sa.case((pending, 1), else_=0)).label("pending"),
             sa.func.sum(sa.case((sa.and_(pending, a.c.escalated_at.is_not(None)), 1),
                                 else_=0)).label("escalated"),
-            sa.func.sum(sa.case((sa.and_(a.c.status == ActionStatus.EXPIRED.value,
-                                         a.c.decided_at >= since), 1), else_=0)
-                        ).label("expired"),
+            sa.func.sum(sa.case((sa.or_(a.c.escalated_at >= since, expired), 1),
+                                else_=0)).label("breached"),
+            sa.func.sum(sa.case((expired, 1), else_=0)).label("expired"),
         ).where(sa.or_(a.c.status == _PENDING, a.c.decided_at >= since))
         if workflows is not None:
             stmt = stmt.where(a.c.workflow.in_(list(workflows)))
@@ -174,3 +180,26 @@ class SqlConsoleReads:
             stmt = stmt.where(e.c.seq < before)
         stmt = stmt.order_by(e.c.seq.desc()).limit(limit)
         return [audit_row(r) for r in self.conn.execute(stmt)]
+
+    # --- notices (services/notices.py) ---------------------------------------------------
+
+    def notice_events(self, types: Sequence[str], since: datetime, needles: Sequence[str],
+                      limit: int = 500) -> list[dict[str, Any]]:
+        """Events of ``types`` since ``since`` whose body quotes one of ``needles`` (an id or
+        an email), newest first; ``ix_audit_type_seq`` and ``ix_audit_at`` narrow the scan."""
+        e = t.audit_events
+        quoted = [e.c.body.contains(f'"{n}"', autoescape=True) for n in needles if n]
+        if not quoted:
+            return []
+        stmt = sa.select(e).where(e.c.type.in_(list(types)), e.c.at >= since,
+                                  sa.or_(*quoted)).order_by(e.c.seq.desc()).limit(limit)
+        return [{**audit_row(r), "workflow": r.workflow} for r in self.conn.execute(stmt)]
+
+    def acknowledged(self, actor: str, since: datetime) -> set[int]:
+        e = t.audit_events
+        stmt = sa.select(e).where(e.c.type == "notification.acknowledged", e.c.actor == actor,
+                                  e.c.at >= since)
+        seen: set[int] = set()
+        for r in self.conn.execute(stmt):
+            seen.update(int(s) for s in audit_row(r)["data"].get("events", []))
+        return seen

@@ -55,16 +55,11 @@ class WriteBehind:
         self._pending.clear()
         self._conflicts.clear()
 
-    def fetch(self, sql: str, params: Any, *, many: bool = False) -> list[Any]:
-        """Send the waiting writes and this statement in one round trip; its rows.
-
-        ``many`` runs ``sql`` once per parameter set and returns no rows."""
+    def fetch(self, sql: str, params: Any) -> list[Any]:
+        """Send the waiting writes and this statement in one round trip; its rows."""
         with self._errors(sql, params):
             with self._driver.pipeline():
                 self._send_pending()
-                if many:
-                    self._driver.cursor().executemany(sql, params)
-                    return []
                 cursor = self._driver.execute(sql, params)
             # The pipeline's closing sync has delivered every result by now.
             rows = cursor.fetchall() if cursor.description is not None else []

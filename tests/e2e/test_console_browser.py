@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ import sqlalchemy as sa
 
 from signoff.bootstrap import build
 from signoff.config import load_settings
-from signoff.services import identities
+from signoff.domain.actions import ActionRequest, Impact
+from signoff.domain.identities import Principal, PrincipalKind
+from signoff.services import actions, identities, queries, reviews, workflows
+from signoff.testing import FakeClock
 from tests.conftest import ADMIN, LiveServer, make_world, prepare, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -62,6 +66,17 @@ def _submit(live: Live, token: str, **body: Any) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+def _wait_for_status(live: Live, action_id: str, status: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{live.server.url}/v1/actions/{action_id}", timeout=30,
+                      headers={"Authorization": f"Bearer {live.agent_token}"})
+        if r.json()["status"] == status:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{action_id} never became {status}")
+
+
 def _start(data_dir: Path, url: str) -> LiveServer:
     """start_server, once more if a loaded machine was too slow to import within its deadline."""
     env = {"SIGNOFF_SECURE_COOKIES": "false"}
@@ -73,6 +88,42 @@ def _start(data_dir: Path, url: str) -> LiveServer:
         return start_server(data_dir, url, env=env)
 
 
+def _history(app: Any, world: Any) -> str:
+    """Decided work from two days ago: sid approves everything in 16 s (a rubber stamp), rita
+    and olivia take minutes and sometimes reject; one action is never decided (it expires once
+    the server runs); a second workflow has refunds waiting for olivia and sid, one of them
+    past its SLA."""
+    clock = app.ctx.clock
+    workflows.create_workflow(app.ctx, ADMIN, name="refunds", owner_email="olivia@example.com",
+                              backups=["sid@example.com"])
+    refund_bot = identities.create_agent(
+        app.ctx, ADMIN, name="refund-bot", owner_email="ash@example.com",
+        scopes={"workflows": ["refunds"], "kinds": ["payments.*"]})[0]
+    bot = Principal(kind=PrincipalKind.AGENT, id=refund_bot.id, name=refund_bot.name)
+
+    def propose(agent: Any, workflow: str, kind: str, target: str, **params: Any) -> str:
+        return actions.submit_action(app.ctx, agent, ActionRequest(
+            workflow=workflow, kind=kind, target=target, params=params or {"n": target},
+            summary=f"{kind} on {target}", impact=Impact(reversible=True, external=True)))[0].id
+
+    plan = [(world.sid, 16, "approve")] * 12 + [(world.rita, 300, "approve")] * 8 \
+        + [(world.rita, 280, "reject")] * 2 + [(world.owner, 200, "approve")] * 6
+    for n, (who, dwell, verdict) in enumerate(plan):
+        action_id = propose(world.agent, "prod-deploys", "deploy.release", f"prod/svc-{n}")
+        queries.get_action(app.ctx, who, action_id)
+        clock.advance(dwell)
+        reviews.review_action(app.ctx, who, action_id, verdict=verdict,
+                              rationale="read the diff and the CI run")
+    forgotten = propose(world.agent, "prod-deploys", "deploy.release", "prod/forgotten")
+    # Refunds waiting now; the first one since 35 minutes, past its SLA (escalated at start).
+    clock.advance((datetime.now(UTC) - clock.now()).total_seconds() - 35 * 60)
+    propose(bot, "refunds", "payments.send", "cus_1", amount=120, currency="EUR")
+    clock.advance(35 * 60)
+    propose(bot, "refunds", "payments.send", "cus_2", amount=4800, currency="EUR")
+    propose(bot, "refunds", "payments.send", "cus_3", amount=60, currency="EUR")
+    return forgotten
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     if not Path(CHROMIUM).exists():
@@ -82,7 +133,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data_dir = tmp_path_factory.mktemp("console") / "data"
     url = f"sqlite:///{data_dir.parent / 'signoff.db'}"
     prepare(data_dir, url)
-    app = build(load_settings(data_dir=data_dir, database_url=url))
+    # Two days of history on a hand-moved clock, so the dashboard has something to measure.
+    app = build(load_settings(data_dir=data_dir, database_url=url),
+                clock=FakeClock(datetime.now(UTC) - timedelta(days=2)))
     try:
         world = make_world(app)
         for p in (world.owner, world.rita, world.sid, world.agent_owner):
@@ -92,11 +145,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         _, mail_token = identities.create_agent(
             app.ctx, ADMIN, name="mail-bot", owner_email="ash@example.com",
             scopes={"workflows": ["prod-deploys"], "kinds": ["email.*", "draft.*"]})
+        forgotten = _history(app, world)
     finally:
         app.close()
     server = _start(data_dir, url)
     live = Live(server=server, db_url=url, agent_token=world.agent_token, mail_token=mail_token)
     try:
+        _wait_for_status(live, forgotten, "expired")   # the sweeper's first pass is done
         live.ids["deploy"] = _submit(
             live, world.agent_token, workflow="prod-deploys", kind="deploy.release",
             target="prod/api", params={"version": "2.4.1", "replicas": 6},
@@ -184,9 +239,11 @@ def test_sign_in_refuses_a_wrong_password_then_opens_the_inbox(live: Live, brows
     assert "critical" in rows.nth(0).inner_text()          # most urgent first
     assert rita.locator("#count-pending").inner_text() == "4"
     assert rita.locator("#count-post").inner_text() == "1"
+    high = rita.locator("table.inbox tbody tr .tier-high").count()
+    assert high >= 1
     rita.select_option("select[name=tier]", "high")
     rita.click(".filters button")
-    assert rita.locator("table.inbox tbody tr").count() == 3
+    assert rita.locator("table.inbox tbody tr").count() == high
     rita.goto(live.server.url + "/console/inbox")
     IMG.mkdir(parents=True, exist_ok=True)
     rita.screenshot(path=str(IMG / "console-inbox.png"), full_page=True)
@@ -238,6 +295,13 @@ def test_suspend_an_agent_with_confirmation(live: Live, browser: Any,
     assert r.json()["status"] == "cancelled"
 
 
+def _wait_for_countdown(page: Any) -> None:
+    """Sleep through the review time the server still asks of this reviewer (the tier's)."""
+    countdown = page.locator("#countdown")
+    time.sleep(int(countdown.get_attribute("data-seconds-left") or 0) + 1)
+    page.reload()
+
+
 def _wait_until(live: Live, seconds: float) -> None:
     left = live.started + seconds - time.monotonic()
     if left > 0:
@@ -262,6 +326,7 @@ def test_reject_another(live: Live, browser: Any, pages: dict[str, Any]) -> None
     rita = _page(browser, pages, live, "rita@example.com")
     rita.goto(f"{live.server.url}/console/actions/{live.ids['iam']}")
     assert rita.locator("#mismatch-warning").count() == 1     # bob in summary, eve in params
+    _wait_for_countdown(rita)
     rita.fill("textarea[name=rationale]", "The summary names bob, the payload eve.")
     rita.click("#reject")
     assert "rejected" in rita.locator("#decision-done").inner_text()
@@ -293,7 +358,17 @@ def test_owner_dashboard_shows_flags_and_reviewers(live: Live, browser: Any,
     assert "notes mention an unreleased feature" in text
     assert "rita@example.com" in text and "prod-deploys" in text
     assert olivia.locator("svg.chart rect").count() >= 1
+    stamp = olivia.locator("#rubber-stamp").inner_text()       # sid approves in 16 s
+    assert "sid@example.com approved 100% of 13 decisions" in stamp   # 12 + the critical one
     olivia.screenshot(path=str(IMG / "console-dashboard.png"), full_page=True)
+    # The flag also reached olivia, the workflow's owner, as a notification.
+    assert olivia.locator("#unread-notices").inner_text() == "1"
+    olivia.click("#notices-link")
+    row = olivia.locator("table.notices tr.unread")
+    assert "notes mention an unreleased feature" in row.inner_text()
+    row.locator("button.ack").click()
+    assert olivia.locator("#ack-done").count() == 1
+    assert olivia.locator("#unread-notices").count() == 0
 
 
 def test_hostile_text_never_runs_and_is_flagged(live: Live, browser: Any,
@@ -336,3 +411,68 @@ def test_hostile_text_never_runs_and_is_flagged(live: Live, browser: Any,
     rita.locator(".timeline").scroll_into_view_if_needed()
     assert rita.evaluate("typeof window.__pwned") == "undefined"
     assert rita.dialogs == []
+
+
+def test_the_inbox_updates_live_when_work_arrives_and_another_reviewer_decides(
+        live: Live, browser: Any, pages: dict[str, Any]) -> None:
+    rita = _page(browser, pages, live, "rita@example.com")
+    rita.goto(live.server.url + "/console/inbox")
+    assert rita.locator("#live-status").inner_text() == "live"    # our script is running
+    waiting = int(rita.locator("#count-pending").inner_text())
+    new = _submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
+                  target="prod/web", params={"version": "7.0.0"}, summary="Release web 7.0.0.")
+    link = f'table.inbox a[href="/console/actions/{new["id"]}"]'
+    rita.wait_for_selector(link, timeout=20_000)               # no reload: the poll found it
+    assert int(rita.locator("#count-pending").inner_text()) == waiting + 1
+    sid = _page(browser, pages, live, "sid@example.com")
+    sid.goto(f"{live.server.url}/console/actions/{new['id']}")
+    time.sleep(16)                                             # sid's own review time
+    sid.fill("textarea[name=rationale]", "Not during the release freeze.")
+    sid.click("#reject")
+    assert "rejected" in sid.locator("#decision-done").inner_text()
+    rita.wait_for_selector(link, state="detached", timeout=20_000)   # gone from rita's list
+    assert int(rita.locator("#count-pending").inner_text()) == waiting
+
+
+def test_the_console_works_without_javascript(live: Live, browser: Any) -> None:
+    new = _submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
+                  target="prod/nojs", params={"version": "1.0.0"}, summary="Release nojs.")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(live.server.url + "/console/inbox")
+    page.fill("input[name=email]", "sid@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.url.endswith("/console/inbox")
+    assert page.locator("#live-status").inner_text() == ""      # no script ran
+    page.select_option("select[name=tier]", "high")
+    page.click(".filters button")
+    assert "tier=high" in page.url
+    page.click(f'a[href="/console/actions/{new["id"]}"]')
+    assert page.locator("#countdown .secs").inner_text() == "15"
+    page.fill("textarea[name=rationale]", "Looks fine, approving.")
+    page.click("#approve")
+    assert "seconds left" in page.locator("#decision-error").inner_text()
+    time.sleep(16)
+    page.fill("textarea[name=rationale]", "Looks fine, approving.")
+    page.click("#approve")
+    assert "grant was issued" in page.locator("#decision-done").inner_text()
+    page.click("form.signout button")
+    assert "/console/login" in page.url
+    context.close()
+
+
+def test_sign_out_ends_the_session_on_the_server(live: Live, browser: Any,
+                                                 pages: dict[str, Any]) -> None:
+    rita = _page(browser, pages, live, "rita@example.com")
+    copy = [c for c in rita.context.cookies() if c["name"] == "signoff_session"]
+    rita.click("form.signout button")
+    assert "/console/login" in rita.url
+    thief = browser.new_context()
+    thief.add_cookies(copy)                       # the cookie as it was before signing out
+    page = thief.new_page()
+    page.goto(live.server.url + "/console/inbox")
+    assert "/console/login" in page.url
+    thief.close()
+    del pages["rita@example.com"]

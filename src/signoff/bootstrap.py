@@ -15,6 +15,7 @@ from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.uow import WAKE_CHANNEL, SqlUnitOfWork
 from signoff.adapters.passwords import Argon2PasswordHasher
+from signoff.adapters.policy import PolicyHolder
 from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import Ed25519Signer, load_keys
 from signoff.adapters.wakeup import PostgresWakeupListener, SqliteWakeupPoller, WakeupHub
@@ -56,8 +57,10 @@ class Signoff:
 
 
 def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
-          policy: Any = None) -> Signoff:
-    source = policy_source(settings, policy)  # a bad policy file refuses before anything opens
+          policy: PolicyHolder | None = None) -> Signoff:
+    # SIGNOFF_POLICY or the shipped default (``policy``: a holder handed in by tests and
+    # benches); a bad policy file refuses before anything opens.
+    source = policy_source(settings, policy)
     url = settings.resolved_database_url
     engine = create_engine(url, pool_size=settings.db_pool_size)
     if migrate:

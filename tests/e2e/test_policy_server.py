@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from signoff.adapters.policy import default_policy_path
+from signoff.adapters.policy import default_policy_path, load_policy
 from signoff.bootstrap import build
 from signoff.config import load_settings
 from tests.conftest import cli, free_port, prepare, start_server
@@ -38,7 +39,7 @@ def test_serve_refuses_an_invalid_policy_with_one_line_errors(tmp_path: Path) ->
     assert any("rule broken" in line for line in lines)
 
 
-def _events(data_dir: Path, policy: Path, type_: str) -> list[dict[str, Any]]:
+def _events(data_dir: Path, policy: Path | None, type_: str) -> list[dict[str, Any]]:
     app = build(load_settings(data_dir=data_dir, policy=policy))
     try:
         with app.ctx.uow(readonly=True) as uow:
@@ -99,3 +100,33 @@ def test_reload_by_api_and_sighup_keeps_the_last_good_policy(tmp_path: Path) -> 
     reloaded = _events(data_dir, policy, "policy.reloaded")
     assert [(e["data"]["trigger"], e["data"]["version"]) for e in reloaded] == \
         [("sighup", second)]
+
+
+def test_without_signoff_policy_serve_runs_the_shipped_default_and_sighup_rereads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIGNOFF_POLICY", raising=False)
+    monkeypatch.delenv("SIGNOFF_POLICY_SHADOW", raising=False)
+    data_dir = tmp_path / "data"
+    admin_token = init_workspace(data_dir, None)
+    shipped = load_policy(default_policy_path()).version
+    server = start_server(data_dir)
+    try:
+        assert f"Policy: shipped default version {shipped}" in server.log.read_text()
+        client = httpx.Client(base_url=server.url, timeout=30,
+                              headers={"Authorization": f"Bearer {admin_token}"})
+        info = client.get("/v1/policy").json()
+        assert info["source"] == "shipped_default" and info["active"]["version"] == shipped
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not _events(data_dir, None, "policy.reloaded"):
+            time.sleep(0.2)
+        assert server.process.poll() is None  # still serving, same policy
+        assert client.get("/healthz").json()["policy_version"] == shipped
+        client.close()
+    finally:
+        server.stop()
+    [reloaded] = _events(data_dir, None, "policy.reloaded")
+    assert reloaded["data"]["trigger"] == "sighup" and reloaded["data"]["changed"] is False
+    assert reloaded["data"]["source"] == "shipped_default"
+    assert [e["data"]["source"] for e in _events(data_dir, None, "policy.loaded")] == \
+        ["shipped_default"]

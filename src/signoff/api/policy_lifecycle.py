@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable
 
 from signoff.bootstrap import Signoff
-from signoff.services.policy_admin import ReloadablePolicy, record_policy_loaded, reload_policy
+from signoff.services.policy_admin import record_policy_loaded, reload_policy
 
 __all__ = ["start_policy_hooks"]
 
@@ -39,8 +39,6 @@ def _reload_from_signal(signoff: Signoff) -> None:
 
 async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
     """Record ``policy.loaded`` and install the SIGHUP handler; returns the undo."""
-    if not isinstance(signoff.ctx.policy, ReloadablePolicy):
-        return lambda: None
     loop = asyncio.get_running_loop()
     for line in await loop.run_in_executor(None, record_policy_loaded, signoff.ctx):
         log.warning("policy: %s", line)

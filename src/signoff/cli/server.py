@@ -11,7 +11,6 @@ from alembic.script import ScriptDirectory
 
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import alembic_config, upgrade
-from signoff.adapters.policy import default_policy_path
 from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import create_key, load_keys
 from signoff.cli.common import open_signoff, settings_for
@@ -76,18 +75,16 @@ def check_schema(settings: Settings) -> None:
 
 
 def describe_policy(settings: Settings) -> None:
-    """Load the configured policy once (PolicyError refuses) and say which one is in force."""
-    source = policy_source(settings)
-    info = source.describe() if hasattr(source, "describe") else None
-    if info is None:
-        typer.echo(f"Policy: built-in tier table ({source.current.version})")
-        return
+    """Load the policy once (PolicyError refuses) and say which one is in force."""
+    info = policy_source(settings).describe()
     active, shadow = info["active"], info.get("shadow")
-    if active.get("path"):
+    if info["source"] == "shipped_default":
+        typer.echo(f"Policy: shipped default version {active['version']} "
+                   f"({len(active['rule_ids'])} rules; SIGNOFF_POLICY is not set, "
+                   "`signoff policy init` writes a copy to edit)")
+    else:
         typer.echo(f"Policy: {active['path']} version {active['version']} "
                    f"({len(active['rule_ids'])} rules)")
-    else:
-        typer.echo(f"Policy: built-in tier table ({active['version']})")
     if shadow:
         typer.echo(f"Shadow policy: {shadow['path']} version {shadow['version']} "
                    f"({len(shadow['rule_ids'])} rules; decides, enforces nothing)")
@@ -166,8 +163,7 @@ def register(app: typer.Typer) -> None:
         """Init + a demo workspace with pending work in every tier, then serve."""
         from signoff.cli.demo import seed_demo
 
-        settings = settings_for(data_dir)
-        settings.policy = settings.policy or default_policy_path()
+        settings = settings_for(data_dir)  # no SIGNOFF_POLICY: the shipped default policy
         if no_serve:  # serving prints it too
             describe_policy(settings)
         initialise(settings, admin_email="admin@example.com", admin_name="Ada Admin",

@@ -1,20 +1,18 @@
-"""The policy's decision about an action, and the interface every policy engine implements.
+"""The policy's decision about an action, and the interface the policy engine implements.
 
-The core ships :class:`BuiltinTierTable` (a small table by kind prefix and impact); the CEL policy
-engine of SPEC section 4 implements the same :class:`PolicyEvaluator` protocol, so the services
-never know which one decided.
+The CEL policy engine of SPEC section 4 (``adapters/policy``) implements
+:class:`PolicyEvaluator`; the services only see this protocol and the :class:`Decision` it
+returns, never the engine.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 __all__ = [
-    "BuiltinTierTable",
     "Decision",
     "Mode",
     "PolicyEvaluator",
@@ -141,95 +139,3 @@ class PolicyEvaluator(Protocol):
 
     def decide(self, subject: PolicyInput) -> Decision: ...
 
-
-_TIER_MODES = {
-    Tier.LOW: Mode.ALLOW,
-    Tier.MEDIUM: Mode.ALLOW_AND_REVIEW,
-    Tier.HIGH: Mode.REQUIRE_APPROVAL,
-    Tier.CRITICAL: Mode.REQUIRE_APPROVAL,
-}
-
-_TIER_REQUIREMENTS = {
-    Tier.LOW: Requirements(post_review_sample=0.02),
-    Tier.MEDIUM: Requirements(post_review_sample=1.0),
-    Tier.HIGH: Requirements(
-        factors=(QuorumFactor(DEFAULT_APPROVERS, 1),), min_review_seconds=15,
-        rationale_required=True, escalate_after=30 * 60, expires_in=4 * 3600,
-    ),
-    Tier.CRITICAL: Requirements(
-        factors=(QuorumFactor(DEFAULT_APPROVERS, 2),), min_review_seconds=30,
-        rationale_required=True, escalate_after=15 * 60, expires_in=3600, grant_ttl=120,
-    ),
-}
-
-# Just-in-time elevation (issue 3): like the shipped default policy, the agent's own owner AND
-# someone holding the admin role, two distinct people, and a short wait.
-_ELEVATE_KIND = "signoff.agent.elevate"
-_ELEVATION_REQUIREMENTS = Requirements(
-    factors=(QuorumFactor(("agent_owner",), 1), QuorumFactor(("role:admin",), 1)),
-    min_review_seconds=15, rationale_required=True, escalate_after=30 * 60, expires_in=3600,
-)
-
-# (kind prefix, tier); the first match wins, more specific prefixes first.
-_PREFIX_TABLE: tuple[tuple[str, Tier], ...] = (
-    ("secrets.", Tier.CRITICAL),
-    ("payments.", Tier.HIGH),
-    ("deploy.", Tier.HIGH),
-    ("release.", Tier.HIGH),
-    ("iam.", Tier.HIGH),
-    ("signoff.agent.elevate", Tier.HIGH),
-    ("email.", Tier.HIGH),
-    ("data.delete", Tier.HIGH),
-    ("draft.", Tier.LOW),
-    ("summarise.", Tier.LOW),
-    ("summarize.", Tier.LOW),
-    ("route.", Tier.LOW),
-    ("note.", Tier.LOW),
-    ("read.", Tier.LOW),
-)
-
-
-class BuiltinTierTable:
-    """The core's fallback classifier: by kind prefix, raised by irreversible or external impact.
-
-    Unknown kinds get ``high``: an action nobody classified needs a human (fail closed).
-    """
-
-    def __init__(self) -> None:
-        table = repr((_PREFIX_TABLE, _ELEVATION_REQUIREMENTS))
-        self._version = "builtin:" + hashlib.sha256(table.encode()).hexdigest()[:16]
-
-    @property
-    def version(self) -> str:
-        return self._version
-
-    def decide(self, subject: PolicyInput) -> Decision:
-        kind = str(subject.action.get("kind", ""))
-        impact = subject.action.get("impact") or {}
-        reasons: list[Reason] = []
-        tier = Tier.HIGH
-        for prefix, prefix_tier in _PREFIX_TABLE:
-            if kind.startswith(prefix):
-                tier = prefix_tier
-                reasons.append(Reason(f"builtin.kind:{prefix}", f"kind {kind} is {tier}"))
-                break
-        else:
-            reasons.append(Reason("builtin.default", f"kind {kind} is not classified: {tier}"))
-        if (not impact.get("reversible", True) or impact.get("external", False)) \
-                and tier.rank < Tier.HIGH.rank:
-            tier = Tier.HIGH
-            reasons.append(Reason("builtin.impact", "irreversible or external impact"))
-        if int(subject.action.get("chain_depth", 0)) > 3 and tier.rank < Tier.HIGH.rank:
-            tier = Tier.HIGH
-            reasons.append(Reason("builtin.chain", "long agent-to-agent chain"))
-        requirements = _TIER_REQUIREMENTS[tier]
-        if kind == _ELEVATE_KIND and tier is Tier.HIGH:
-            requirements = _ELEVATION_REQUIREMENTS
-        return Decision(
-            tier=tier,
-            mode=_TIER_MODES[tier],
-            reasons=tuple(reasons),
-            requirements=requirements,
-            policy_version=self._version,
-            matched_rules=tuple(r.rule_id for r in reasons),
-        )

@@ -14,7 +14,7 @@ from signoff.domain.identities import Principal
 from signoff.domain.policy import PolicyEvaluator
 from signoff.services.ports import UnitOfWork
 
-__all__ = ["Limits", "PolicySource", "ServiceContext", "SystemClock", "new_id"]
+__all__ = ["Limits", "PolicySource", "ReloadOutcome", "ServiceContext", "SystemClock", "new_id"]
 
 
 class SystemClock:
@@ -22,13 +22,29 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ReloadOutcome(Protocol):
+    """What a reload did (``ok`` false: the last good policy stayed in force)."""
+
+    ok: bool
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 class PolicySource(Protocol):
-    """Gives the policy in force now (it may be reloaded between two decisions)."""
+    """Gives the policy in force now (it may be reloaded between two decisions).
+
+    There is always a policy file behind it (``SIGNOFF_POLICY`` or the shipped default), so
+    every source can be reloaded and described.
+    """
 
     @property
     def current(self) -> PolicyEvaluator: ...
 
     def shadow_decide(self, subject: Any, decision: Any) -> dict[str, Any] | None: ...
+
+    def reload(self) -> ReloadOutcome: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,50 +1,33 @@
 """Running the policy: what is active, reloads (API and SIGHUP), loads on record, shadow report.
 
-The policy source is whatever the composition root wired: a reloadable file-backed source (it
-has ``reload()`` and ``describe()``) or the built-in tier table (neither). Every load and reload,
-good or bad, is an audit event committed through a unit of work.
+The policy source is whatever the composition root wired: always a policy file behind a
+reloadable source, ``SIGNOFF_POLICY`` or the shipped default. Every load and reload, good or
+bad, is an audit event committed through a unit of work.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from signoff.domain.identities import Principal, Role
 from signoff.domain.policy import Mode, Tier
-from signoff.errors import Conflict
 from signoff.services.authz import require_role
 from signoff.services.context import ServiceContext
 
-__all__ = ["ReloadablePolicy", "describe_policy", "record_policy_loaded", "reload_policy",
-           "shadow_report", "strictness"]
+__all__ = ["describe_policy", "record_policy_loaded", "reload_policy", "shadow_report",
+           "strictness"]
 
 SYSTEM = "system:signoff"
 _MODE_RANK = {Mode.ALLOW.value: 0, Mode.ALLOW_AND_REVIEW.value: 1,
               Mode.REQUIRE_APPROVAL.value: 2, Mode.DENY.value: 3}
 
 
-class ReloadOutcome(Protocol):
-    ok: bool
-
-    def as_dict(self) -> dict[str, Any]: ...
-
-
-@runtime_checkable
-class ReloadablePolicy(Protocol):
-    def reload(self) -> ReloadOutcome: ...
-    def describe(self) -> dict[str, Any]: ...
-
-
 def describe_policy(ctx: ServiceContext) -> dict[str, Any]:
-    """Active (and shadow) version, files, rule ids and ``warnings``: approvers that name
-    nobody in the directory right now."""
-    source = ctx.policy
-    if not isinstance(source, ReloadablePolicy):
-        return {"source": "builtin", "active": {"version": source.current.version, "path": None,
-                                                "rule_ids": [], "warnings": []}, "shadow": None}
-    info = source.describe()
+    """``source`` (``shipped_default`` or ``file``), active (and shadow) version, files, rule ids
+    and ``warnings``: approvers that name nobody in the directory right now."""
+    info = ctx.policy.describe()
     for side in ("active", "shadow"):
         if info.get(side):
             info[side]["warnings"] = approver_warnings(
@@ -91,11 +74,9 @@ def approver_warnings(ctx: ServiceContext, uses: list[dict[str, Any]]) -> list[s
 
 
 def record_policy_loaded(ctx: ServiceContext, *, trigger: str = "start") -> list[str]:
-    """A process put a policy file in force (``policy.loaded``); the built-in table is not.
+    """A process put a policy in force (``policy.loaded``, also for the shipped default).
 
     Returns the approver warnings, for the server's log."""
-    if not isinstance(ctx.policy, ReloadablePolicy):
-        return []
     info = describe_policy(ctx)
     with ctx.uow() as uow:
         uow.record(ctx.event("policy.loaded", SYSTEM, data={"trigger": trigger,
@@ -106,7 +87,8 @@ def record_policy_loaded(ctx: ServiceContext, *, trigger: str = "start") -> list
 
 def _versions(info: dict[str, Any]) -> dict[str, Any]:
     active, shadow = info.get("active") or {}, info.get("shadow") or {}
-    return {"version": active.get("version"), "path": active.get("path"),
+    return {"source": info.get("source"), "version": active.get("version"),
+            "path": active.get("path"),
             "rules": len(active.get("rule_ids") or []),
             "shadow_version": shadow.get("version"), "shadow_path": shadow.get("path"),
             "warnings": list(active.get("warnings") or [])}
@@ -116,23 +98,22 @@ def reload_policy(ctx: ServiceContext, principal: Principal | None, *, trigger: 
                   ) -> dict[str, Any]:
     """Re-read the policy files; a bad file keeps the last good policy (``ok: false``).
 
-    ``principal`` is ``None`` for SIGHUP (the operator of the machine). Either way the attempt is
-    recorded: ``policy.reloaded`` or ``policy.reload_failed`` with the errors.
+    Without ``SIGNOFF_POLICY`` the file re-read is the shipped default (unchanged unless signoff
+    was upgraded in place: ``changed: false``) and the shadow file, if any, so a candidate policy
+    can be iterated on without a restart. ``principal`` is ``None`` for SIGHUP (the operator of
+    the machine). Either way the attempt is recorded: ``policy.reloaded`` or
+    ``policy.reload_failed`` with the errors.
     """
     if principal is not None:
         require_role(ctx, principal, Role.ADMIN, what="reloading the policy")
-    source = ctx.policy
-    if not isinstance(source, ReloadablePolicy):
-        raise Conflict("no policy file is configured (SIGNOFF_POLICY): the built-in tier table "
-                       "is in force and there is nothing to reload")
-    result = source.reload().as_dict()
+    result = ctx.policy.reload().as_dict()
     failed = not result["ok"] or bool(result.get("shadow_errors"))
     actor = principal.actor if principal is not None else SYSTEM
     info = describe_policy(ctx)
     result["warnings"] = list((info.get("active") or {}).get("warnings") or [])
     with ctx.uow() as uow:
         uow.record(ctx.event("policy.reload_failed" if failed else "policy.reloaded", actor,
-                             data={"trigger": trigger, **result}))
+                             data={"trigger": trigger, "source": info.get("source"), **result}))
         uow.commit()
     return {**result, "policy": info}
 

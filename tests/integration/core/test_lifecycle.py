@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from signoff.adapters.policy import default_policy_path, load_policy
 from signoff.domain.actions import ActionStatus
 from signoff.errors import (
     AgentSuspended,
@@ -35,7 +36,9 @@ def test_low_risk_is_allowed_with_a_grant_and_an_audit_record(world) -> None:
     assert grant is not None and grant.digest == action.digest
     [event] = events(world, action.id)
     assert event["type"] == "action.submitted" and event["actor"] == f"agent:{world.agent.id}"
-    assert event["data"]["policy_version"].startswith("builtin:")
+    # no SIGNOFF_POLICY: the shipped default policy decided, and the event names it and the rule
+    assert event["data"]["policy_version"] == load_policy(default_policy_path()).version
+    assert event["data"]["matched_rules"] == ["internal-drafting"]
     assert event["data"]["decided_by"] == "system:policy"  # automatic decisions say who
 
 

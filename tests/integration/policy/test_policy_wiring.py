@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from signoff.adapters.policy import default_policy_path, load_policy
 from signoff.api.app import create_app
-from signoff.errors import Conflict, Forbidden
+from signoff.bootstrap import build
+from signoff.config import load_settings
+from signoff.domain.identities import Principal, PrincipalKind
+from signoff.errors import Forbidden
 from signoff.services import identities
+from signoff.services.actions import submit_action
 from signoff.services.policy_admin import describe_policy, reload_policy, shadow_report
-from tests.conftest import ADMIN, cli
-from tests.integration.policy.conftest import PolicyWorld, events, propose
+from signoff.testing import FakeClock
+from tests.conftest import ADMIN, World, cli, human, make_world, prepare
+from tests.integration.policy.conftest import SHADOW, PolicyWorld, events, propose, request
 
 
 def test_decisions_record_the_policy_version_and_matched_rules(pworld: PolicyWorld) -> None:
@@ -59,10 +65,95 @@ def test_reload_keeps_the_last_good_policy_and_is_audited(pworld: PolicyWorld) -
     assert reloaded[0]["data"]["previous_version"] == before
 
 
-def test_builtin_table_has_nothing_to_reload(world: object) -> None:
-    with pytest.raises(Conflict):
-        reload_policy(world.ctx, ADMIN)  # type: ignore[attr-defined]
-    assert describe_policy(world.ctx)["source"] == "builtin"  # type: ignore[attr-defined]
+def test_without_signoff_policy_the_shipped_default_is_in_force_and_reloads(
+        world: World) -> None:
+    shipped = load_policy(default_policy_path())
+    info = describe_policy(world.ctx)
+    assert info["source"] == "shipped_default" and info["shadow"] is None
+    assert info["active"]["path"] == str(default_policy_path())
+    assert info["active"]["version"] == shipped.version
+    assert info["active"]["rule_ids"] == list(shipped.rule_ids)
+    with pytest.raises(Forbidden):
+        reload_policy(world.ctx, world.rita)
+    # a reload re-reads the shipped file: nothing changed, nothing broke, and it is on record
+    result = reload_policy(world.ctx, ADMIN)
+    assert result["ok"] is True and result["changed"] is False
+    assert result["version"] == result["previous_version"] == shipped.version
+    assert result["policy"]["source"] == "shipped_default"
+    [reloaded] = events(world, type_="policy.reloaded")
+    assert reloaded["data"]["source"] == "shipped_default"
+    assert reloaded["data"]["version"] == shipped.version
+    # it decides like any policy file, and an unclassified kind still waits for a human
+    deploy = propose(world, "deploy.release")
+    assert (deploy.tier, deploy.status.value) == ("high", "pending")
+    assert deploy.policy_version == shipped.version
+    agent, _ = identities.create_agent(world.ctx, ADMIN, name="odd-bot",
+                                       owner_email="ash@example.com",
+                                       scopes={"workflows": ["prod-deploys"], "kinds": ["*"]})
+    odd, _ = submit_action(world.ctx, Principal(kind=PrincipalKind.AGENT, id=agent.id,
+                                                name=agent.name), request("widgets.frobnicate"))
+    assert (odd.tier, odd.status.value, odd.mode) == ("high", "pending", "require_approval")
+
+
+def test_policy_api_on_the_shipped_default(world: World) -> None:
+    shipped = load_policy(default_policy_path()).version
+    _, token = identities.create_user_token(world.ctx, ADMIN, world.owner.id, name="t")
+    admin = human(world.app, "adam@example.com", ["admin"])
+    _, admin_token = identities.create_user_token(world.ctx, ADMIN, admin.id, name="t")
+    with TestClient(create_app(world.app, sweeper=False)) as client:
+        got = client.get("/v1/policy", headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200 and got.json()["source"] == "shipped_default"
+        assert got.json()["active"]["version"] == shipped
+        r = client.post("/v1/policy/reload", headers={"Authorization": f"Bearer {admin_token}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["ok"] is True and r.json()["changed"] is False
+        assert client.get("/healthz").json()["policy_version"] == shipped
+    [loaded] = events(world, type_="policy.loaded")  # the start is on record, as for a file
+    assert loaded["data"]["source"] == "shipped_default"
+    assert loaded["data"]["version"] == shipped and loaded["data"]["rules"] > 0
+
+
+def test_shadow_beside_the_shipped_default(db_url: str, tmp_path: Path, clock: FakeClock
+                                          ) -> None:
+    shadow_file = tmp_path / "shadow.yaml"
+    shadow_file.write_text(SHADOW)
+    data_dir = tmp_path / "data"
+    prepare(data_dir, db_url)
+    env = {"SIGNOFF_DATA_DIR": str(data_dir), "SIGNOFF_DATABASE_URL": db_url}
+    app = build(load_settings(data_dir=data_dir, database_url=db_url, policy=None,
+                              policy_shadow=shadow_file), clock=clock)
+    try:
+        world = make_world(app)
+        info = describe_policy(world.ctx)
+        assert info["source"] == "shipped_default"
+        assert info["shadow"]["path"] == str(shadow_file)
+        assert info["shadow"]["rule_ids"] == ["drafts-need-approval", "deploys-reviewed-after",
+                                              "notes-low"]
+        draft = propose(world, "draft.reply", target="ticket/1")
+        assert draft.status.value == "allowed"  # the shipped default enforces; the shadow not
+        submitted = events(world, action_id=draft.id, type_="action.submitted")[0]["data"]
+        assert submitted["matched_rules"] == ["internal-drafting"]
+        assert submitted["shadow"]["differs"] is True and submitted["shadow"]["tier"] == "high"
+        report = shadow_report(world.ctx, ADMIN)
+        assert [(i["action_id"], i["verdict"]) for i in report["items"]] == \
+            [(draft.id, "stricter")]
+        out = json.loads(cli("policy", "diff-report", "--format", "json", env=env).stdout)
+        assert out["summary"]["stricter"] == 1
+        # the shadow file is re-read on reload (the shipped default stays as it is) ...
+        before = info["shadow"]["version"]
+        shadow_file.write_text(SHADOW.replace("tier: low\n", "tier: medium\n"))
+        good = reload_policy(world.ctx, ADMIN)
+        assert good["ok"] is True and not good["shadow_errors"]
+        assert good["version"] == info["active"]["version"]
+        assert good["shadow_version"] not in (None, before)
+        # ... and a broken one keeps the last good shadow
+        shadow_file.write_text("version: 1\nrules: {}\n")
+        bad = reload_policy(world.ctx, ADMIN)
+        assert bad["ok"] is True and bad["shadow_errors"]
+        assert bad["shadow_version"] == good["shadow_version"]
+        assert events(world, type_="policy.reload_failed")[0]["data"]["shadow_errors"]
+    finally:
+        app.close()
 
 
 def test_shadow_differences_are_recorded_and_reported(pworld: PolicyWorld, db_url: str,

@@ -1,4 +1,4 @@
-"""Pure domain rules: digest, input shape, quorum, review rules, built-in tiers, sampling."""
+"""Pure domain rules: digest, input shape, quorum, review rules, sampling."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from signoff.domain.approvals import (
     in_post_review_sample,
     quorum_state,
 )
-from signoff.domain.policy import BuiltinTierTable, Mode, PolicyInput, Tier
+from signoff.domain.policy import Tier
 from signoff.errors import (
     Conflict,
     Forbidden,
@@ -133,22 +133,6 @@ def test_min_review_seconds_counts_from_first_view() -> None:
         review(subject(), viewed=None)
     assert unseen.value.extra["seconds_left"] == 15
     review(subject(), viewed=NOW - timedelta(seconds=15))
-
-
-def _decide(kind: str, **impact: bool) -> tuple[Tier, Mode]:
-    d = BuiltinTierTable().decide(PolicyInput(
-        action={"kind": kind, "impact": {"reversible": True, "external": False, **impact},
-                "chain_depth": 0}, agent={}, workflow={}, requester=None, now=NOW))
-    return d.tier, d.mode
-
-
-def test_builtin_table_fails_closed_and_raises_for_impact() -> None:
-    assert _decide("draft.reply") == (Tier.LOW, Mode.ALLOW)
-    assert _decide("deploy.release") == (Tier.HIGH, Mode.REQUIRE_APPROVAL)
-    assert _decide("secrets.read") == (Tier.CRITICAL, Mode.REQUIRE_APPROVAL)
-    assert _decide("something.unknown") == (Tier.HIGH, Mode.REQUIRE_APPROVAL)
-    assert _decide("draft.reply", external=True)[0] is Tier.HIGH
-    assert _decide("note.add", reversible=False)[0] is Tier.HIGH
 
 
 def test_post_review_sampling_is_deterministic_and_near_the_rate() -> None:

@@ -1,10 +1,10 @@
 """The CEL policy engine of SPEC section 4.
 
-Wiring (composition root)::
+Wiring (composition root, :mod:`.wiring`)::
 
-    holder = PolicyHolder.from_paths(settings.policy, settings.policy_shadow)  # PolicyError: refuse
-    services = build(..., policy=holder)          # the holder is itself a PolicyEvaluator
-    holder.reload()                               # SIGHUP / POST /v1/policy/reload -> ReloadResult
+    source = policy_source(settings)  # SIGNOFF_POLICY or the shipped default; PolicyError: refuse
+    source.current.decide(subject)    # the holder: whatever policy is active now
+    source.reload()                   # SIGHUP / POST /v1/policy/reload -> ReloadResult
 
 ``load_policy(path)`` builds one :class:`CelPolicy` from a file or a directory of YAML files;
 ``default_policy_path()`` is the shipped default.
@@ -12,13 +12,11 @@ Wiring (composition root)::
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
-
 from .cases import CaseResult, PolicyCase, load_cases, policy_input, run_cases
 from .cel_engine import CelPolicy, RuleOutcome, load_policy
 from .errors import PolicyError, PolicyIssue
 from .holder import PolicyHolder, ReloadResult, ShadowOutcome, decision_differences
+from .shipped import default_cases_path, default_policy_path
 
 __all__ = [
     "CaseResult",
@@ -39,12 +37,3 @@ __all__ = [
     "run_cases",
 ]
 
-
-def default_policy_path() -> Path:
-    """The shipped default policy (package data)."""
-    return Path(str(files("signoff") / "policy" / "default.yaml"))
-
-
-def default_cases_path() -> Path:
-    """The shipped default policy's test cases."""
-    return Path(str(files("signoff") / "policy" / "default_cases.yaml"))

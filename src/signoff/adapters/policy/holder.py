@@ -100,6 +100,15 @@ class PolicyHolder:
         return self._active
 
     @property
+    def path(self) -> str | Path | None:
+        """The file or directory a reload re-reads (None: the active policy was handed in)."""
+        return self._path
+
+    @property
+    def shadow_path(self) -> str | Path | None:
+        return self._shadow_path
+
+    @property
     def shadow(self) -> PolicyEvaluator | None:
         return self._shadow
 

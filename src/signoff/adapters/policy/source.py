@@ -1,9 +1,11 @@
 """``HolderPolicySource``: the CEL policy holder seen through the services' ``PolicySource``.
 
-``current`` is the holder itself (it decides with whatever policy is active at that instant, so
-a reload between two decisions is never half-seen). ``shadow_decide`` runs the shadow policy, if
-any, beside the enforced decision and returns a compact record for the ``action.submitted``
-event; the shadow enforces nothing and its failures are data, never an outage.
+It is the only policy source the server has: ``SIGNOFF_POLICY`` or, when that is not set, the
+shipped default policy, both loaded and reloaded the same way. ``current`` is the holder itself
+(it decides with whatever policy is active at that instant, so a reload between two decisions is
+never half-seen). ``shadow_decide`` runs the shadow policy, if any, beside the enforced decision
+and returns a compact record for the ``action.submitted`` event; the shadow enforces nothing and
+its failures are data, never an outage.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from signoff.domain.policy import Decision, PolicyEvaluator, PolicyInput
 
 from .holder import PolicyHolder, ReloadResult, decision_differences
+from .shipped import is_shipped_default
 
 __all__ = ["HolderPolicySource", "shadow_record"]
 
@@ -29,18 +32,14 @@ def shadow_record(active: Decision, shadow: Decision) -> dict[str, Any]:
 class HolderPolicySource:
     """PolicySource over a :class:`PolicyHolder` (reloadable, optional shadow)."""
 
-    def __init__(self, holder: PolicyHolder, *, path: str | Path | None = None,
-                 shadow_path: str | Path | None = None) -> None:
+    def __init__(self, holder: PolicyHolder) -> None:
         self.holder = holder
-        self.path = str(path) if path is not None else None
-        self.shadow_path = str(shadow_path) if shadow_path is not None else None
 
     @classmethod
     def from_paths(cls, path: str | Path, shadow_path: str | Path | None = None
                    ) -> HolderPolicySource:
         """Raises :class:`PolicyError` (a ConfigurationError): the server refuses to start."""
-        return cls(PolicyHolder.from_paths(path, shadow_path), path=path,
-                   shadow_path=shadow_path)
+        return cls(PolicyHolder.from_paths(path, shadow_path))
 
     @property
     def current(self) -> PolicyEvaluator:
@@ -61,13 +60,20 @@ class HolderPolicySource:
         return self.holder.reload()
 
     def describe(self) -> dict[str, Any]:
-        """Active and shadow versions, files and rule ids (``GET /v1/policy``)."""
-        def one(policy: PolicyEvaluator | None, path: str | None) -> dict[str, Any] | None:
+        """Active and shadow versions, files and rule ids (``GET /v1/policy``).
+
+        ``source`` is ``shipped_default`` when the active policy is the packaged default file
+        (no ``SIGNOFF_POLICY``), ``file`` for the operator's own file or directory.
+        """
+        def one(policy: PolicyEvaluator | None, path: str | Path | None
+                ) -> dict[str, Any] | None:
             if policy is None:
                 return None
             directory = getattr(policy, "directory_approvers", None)
-            return {"version": policy.version, "path": path,
+            return {"version": policy.version, "path": str(path) if path is not None else None,
                     "rule_ids": list(getattr(policy, "rule_ids", []) or []),
                     "directory_approvers": directory() if directory else []}
-        return {"source": "file", "active": one(self.holder.active, self.path),
-                "shadow": one(self.holder.shadow, self.shadow_path)}
+        holder = self.holder
+        return {"source": "shipped_default" if is_shipped_default(holder.path) else "file",
+                "active": one(holder.active, holder.path),
+                "shadow": one(holder.shadow, holder.shadow_path)}

@@ -25,6 +25,8 @@ from signoff.adapters.policy import (
     policy_input,
     run_cases,
 )
+from signoff.adapters.policy.shipped import is_shipped_default
+from signoff.config import load_settings
 from signoff.domain.policy import Decision
 
 __all__ = ["policy_app"]
@@ -33,6 +35,9 @@ policy_app = typer.Typer(help="Check, explain and test risk policies (SPEC secti
                          no_args_is_help=True, add_completion=False)
 
 PathArg = Annotated[Path, typer.Argument(help="A policy file or a directory of *.yaml files.")]
+ActivePathArg = Annotated[Path | None, typer.Argument(
+    help="A policy file or a directory of *.yaml files (default: the one `signoff serve` "
+         "enforces: SIGNOFF_POLICY, else the shipped default).", show_default=False)]
 
 
 def _console() -> Console:
@@ -50,15 +55,29 @@ def _policy_errors(exc: PolicyError) -> typer.Exit:
     return _fail([i.format() for i in exc.issues] or [str(exc)])
 
 
+def _server_policy(path: Path | None) -> Path:
+    """``path``, else what the server would enforce, so that an operator who set no policy can
+    still ask why an action was decided the way it was."""
+    if path is not None:
+        return path
+    configured = load_settings().policy  # a bad setting: one-line ConfigurationError
+    return configured if configured is not None else default_policy_path()
+
+
+def _label(path: Path) -> str:
+    return f"shipped default ({path})" if is_shipped_default(path) else str(path)
+
+
 @policy_app.command("check")
-def check(path: PathArg) -> None:
+def check(path: ActivePathArg = None) -> None:
     """Validate a policy; prints every error as file:line:col and exits 1 if there is any."""
+    path = _server_policy(path)
     try:
         policy = load_policy(path)
     except PolicyError as exc:
         raise _policy_errors(exc) from None
-    _console().print(f"OK: {path}: {len(policy.rule_ids)} rules, version {policy.version}",
-                     markup=False)
+    _console().print(f"OK: {_label(path)}: {len(policy.rule_ids)} rules, "
+                     f"version {policy.version}", markup=False)
 
 
 def _requirements_lines(decision: Decision) -> list[tuple[str, str]]:
@@ -90,11 +109,12 @@ def _read_action(file: Path) -> dict[str, Any]:
 
 @policy_app.command("explain")
 def explain(
-    path: PathArg,
     action: Annotated[Path, typer.Option("--action", help="JSON: an action, or "
                                          "{action, agent, workflow, requester, now}.")],
+    path: ActivePathArg = None,
 ) -> None:
     """Show which rules match an action, the tier, mode and requirements, and why others don't."""
+    path = _server_policy(path)
     try:
         policy = load_policy(path)
     except PolicyError as exc:
@@ -117,6 +137,7 @@ def explain(
         summary.add_row("reason", escape(f"{reason.rule_id}: {reason.message}"))
     for name, value in _requirements_lines(decision):
         summary.add_row(name, escape(value))
+    summary.add_row("policy", escape(_label(path)))
     summary.add_row("policy version", decision.policy_version)
     console.print(summary)
     rules = Table(title="Rules")

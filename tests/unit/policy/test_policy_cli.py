@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from policy_helpers import TIERS
 from typer.testing import CliRunner
 
 from signoff.adapters.policy import default_cases_path, default_policy_path
@@ -12,6 +14,10 @@ from signoff.cli.policy import policy_app
 
 runner = CliRunner()
 DEFAULT = str(default_policy_path())
+
+
+def policy_text(rules: str) -> str:
+    return TIERS.lstrip() + "rules:\n" + "".join(f"  {line}\n" for line in rules.splitlines())
 
 
 def test_check_ok() -> None:
@@ -108,3 +114,26 @@ def test_explain_takes_an_action_as_posted_with_its_chain(tmp_path: Path) -> Non
     res = runner.invoke(policy_app, ["explain", DEFAULT, "--action", str(action)])
     assert res.exit_code == 0, res.output
     assert "long-agent-chain" in res.output.split("Rules")[0] and "high" in res.output
+
+
+def test_check_and_explain_without_a_path_use_the_policy_the_server_enforces(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no signoff.toml here
+    monkeypatch.delenv("SIGNOFF_POLICY", raising=False)
+    action = tmp_path / "a.json"
+    action.write_text(json.dumps({"kind": "widgets.frobnicate", "target": "w/1"}))
+    res = runner.invoke(policy_app, ["check"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(f"OK: shipped default ({DEFAULT}): 16 rules")
+    res = runner.invoke(policy_app, ["explain", "--action", str(action)])
+    assert res.exit_code == 0, res.output
+    assert "shipped default" in res.output and "require_approval" in res.output
+    own = tmp_path / "own.yaml"
+    own.write_text(policy_text('- {id: widgets-low, when: \'action.kind.startsWith("widgets.")\','
+                               ' tier: low}\n'))
+    monkeypatch.setenv("SIGNOFF_POLICY", str(own))
+    res = runner.invoke(policy_app, ["check"])
+    assert res.exit_code == 0 and res.output.startswith(f"OK: {own}: 1 rules"), res.output
+    res = runner.invoke(policy_app, ["explain", "--action", str(action)])
+    assert res.exit_code == 0, res.output
+    assert "widgets-low" in res.output.split("Rules")[0] and "shipped default" not in res.output

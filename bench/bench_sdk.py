@@ -9,7 +9,7 @@
    request and measures until that gated function starts running.
 
 By default it starts its own server (SQLite in a temp dir, given a bench policy through
-``SIGNOFF_POLICY``; a server on the built-in tiers makes the bench wait ``min_review_seconds``
+``SIGNOFF_POLICY``; the shipped default policy makes the bench wait ``min_review_seconds``
 once). ``--url`` with ``--admin-token`` uses a running server instead. ``--postgres URL`` adds a
 row on PostgreSQL with two server processes on one port (``serve --workers 2``). Run::
 

@@ -7,7 +7,7 @@ returns, never the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -110,13 +110,6 @@ class Decision:
     requirements: Requirements
     policy_version: str
     matched_rules: tuple[str, ...] = ()
-
-    @property
-    def reason_messages(self) -> list[str]:
-        return [r.message or r.rule_id for r in self.reasons]
-
-    def with_mode(self, mode: Mode, reason: Reason) -> Decision:
-        return replace(self, mode=mode, reasons=(*self.reasons, reason))
 
 
 @dataclass(frozen=True, slots=True)

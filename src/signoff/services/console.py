@@ -19,15 +19,17 @@ from typing import Any, Protocol
 from signoff.domain.approvals import EligibleFactor, eligible_pool, quorum_state
 from signoff.domain.identities import Principal, Role
 from signoff.domain.policy import Tier
+from signoff.errors import NotFound
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext
 from signoff.services.ports import UnitOfWork
 from signoff.services.queries import action_record, action_status
 from signoff.services.reviews import may_post_review
+from signoff.services.stopping import may_suspend
 
 __all__ = ["ConsoleReads", "RubberStamp", "action_audit", "action_context", "actor_names",
            "approval_effect", "dashboard", "inbox_view", "post_review_view", "reviewer_stats",
-           "search_audit"]
+           "search_audit", "suspend_preview"]
 
 class ConsoleReads(Protocol):
     def inbox_rows(self, *, user_id: str, workflow: str | None = None,
@@ -141,15 +143,14 @@ def action_context(ctx: ServiceContext, principal: Principal, reads: Reads,
             if principal.is_human else None
         stored = uow.actions.get(record["id"])
         requester = stored.requirements.get("requester_id") if stored else None
+        may_stop = agent is not None and agent.status == "active" \
+            and may_suspend(uow, principal, agent)
     now = ctx.now()
     min_review = int(record["requirements"].get("min_review_seconds") or 0)
     waited = (now - first_view).total_seconds() if first_view else 0.0
     eligible = {x for f in record["eligible"] for x in f.get("pool", [])}
     decided = {r["reviewer_id"] for r in record["reviews"] if r["stage"] == "pre"}
     owner_like = is_admin(principal) or (wf is not None and wf.owner_id == principal.id)
-    agent_owner_like = is_admin(principal) or (agent is not None and
-                                               agent.owner_id == principal.id) or \
-        (principal.has(Role.OWNER) and wf is not None and wf.owner_id == principal.id)
 
     may_decide = principal.id in eligible and principal.id not in decided \
         and record["status"] == "pending"
@@ -176,7 +177,7 @@ def action_context(ctx: ServiceContext, principal: Principal, reads: Reads,
         "effect": approval_effect(record, principal.id) if may_decide else None,
         "already_decided": principal.id in decided,
         "may_cancel": owner_like and record["status"] in ("pending", "allowed", "approved"),
-        "may_suspend": agent_owner_like and agent is not None and agent.status == "active",
+        "may_suspend": may_stop,
         "grant_ttl": record["requirements"].get("grant_ttl"),
         "actors": actors,
         "may_audit": principal.has(Role.AUDITOR) or is_admin(principal),
@@ -197,6 +198,21 @@ def approval_effect(record: dict[str, Any], reviewer_id: str) -> dict[str, Any]:
     after = quorum_state(factors, [*approvers, reviewer_id], tier=tier, agent_owner_id=owner)
     return {"meets": after.met, "short_by": after.short_by,
             "counts": after.short_by < before.short_by}
+
+
+def suspend_preview(ctx: ServiceContext, principal: Principal, agent_id: str
+                    ) -> dict[str, Any]:
+    """The kill switch's confirmation page: the agent and what suspending it will stop, for
+    the people the service lets suspend it (others get the refusal before the form)."""
+    with ctx.uow(readonly=True) as uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id}")
+        if not may_suspend(uow, principal, agent):
+            raise forbid(ctx, principal, "only an admin, the agent's owner or the owner of one "
+                         "of its workflows may suspend it", uow=uow)
+        pending = len(uow.actions.pending_for_agent(agent_id))
+    return {"agent": agent, "pending": pending}
 
 
 def _median(values: list[float]) -> float | None:

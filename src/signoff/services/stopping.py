@@ -10,7 +10,7 @@ from signoff.errors import Conflict, InvalidRequest, NotFound
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext
 
-__all__ = ["cancel_pending", "resume_agent", "revoke_unredeemed", "suspend_agent"]
+__all__ = ["cancel_pending", "may_suspend", "resume_agent", "revoke_unredeemed", "suspend_agent"]
 
 
 def revoke_unredeemed(ctx: ServiceContext, uow: Any, principal: Principal | str, *,
@@ -39,6 +39,18 @@ def cancel_pending(ctx: ServiceContext, uow: Any, principal: Principal | str, ac
     uow.wake(action.id)
 
 
+def may_suspend(uow: Any, principal: Principal, agent: Any) -> bool:
+    """Who may pull an agent's kill switch (the console offers it to the same people): an
+    admin, the agent's owner, or the owner of one of the workflows it may act in."""
+    if is_admin(principal) or (principal.is_human and agent.owner_id == principal.id):
+        return True
+    if not principal.has(Role.OWNER):
+        return False
+    scoped = agent.scopes.get("workflows", [])
+    owned = {w.name for w in uow.workflows.owned_by(principal.id)}
+    return bool(owned) and ("*" in scoped or bool(owned & set(scoped)))
+
+
 def suspend_agent(ctx: ServiceContext, principal: Principal, agent_id: str, *,
                   reason: str) -> dict[str, Any]:
     """The kill switch: pending actions end, unredeemed grants are revoked, submissions 403.
@@ -50,12 +62,7 @@ def suspend_agent(ctx: ServiceContext, principal: Principal, agent_id: str, *,
         agent = uow.agents.get(agent_id, for_update=True)
         if agent is None:
             raise NotFound(f"no agent {agent_id}")
-        allowed = is_admin(principal) or (principal.is_human and agent.owner_id == principal.id)
-        if not allowed and principal.has(Role.OWNER):
-            scoped = agent.scopes.get("workflows", [])
-            owned = {w.name for w in uow.workflows.owned_by(principal.id)}
-            allowed = bool(owned) and ("*" in scoped or bool(owned & set(scoped)))
-        if not allowed:
+        if not may_suspend(uow, principal, agent):
             raise forbid(ctx, principal, "only an admin, the agent's owner or the owner of one "
                          "of its workflows may suspend it", uow=uow, agent=agent_id)
         if agent.status is AgentStatus.REVOKED:

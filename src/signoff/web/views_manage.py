@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signoff.domain.identities import Principal
 from signoff.errors import NotFound
-from signoff.services import console, identities, queries, stopping
+from signoff.services import console, identities, stopping
 from signoff.web.charts import stacked_bars
 from signoff.web.support import Console, console_of
 
@@ -49,11 +49,9 @@ def _agent(c: Console, principal: Principal, agent_id: str) -> Any:
 def suspend_confirm(request: Request, agent_id: str) -> Response:
     c = console_of(request)
     session = c.viewer(request)
-    agent = _agent(c, session.principal, agent_id)
-    pending = queries.list_actions(c.ctx, session.principal, status=["pending"],
-                                   agent_id=agent_id, limit=500)
-    return c.page(request, "suspend.html", session=session, agent=agent,
-                  pending=len(pending), error=None)
+    preview = console.suspend_preview(c.ctx, session.principal, agent_id)
+    return c.page(request, "suspend.html", session=session, agent=preview["agent"],
+                  pending=preview["pending"], error=None)
 
 
 @router.post("/agents/{agent_id}/suspend")

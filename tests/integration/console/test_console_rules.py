@@ -166,3 +166,24 @@ def test_every_shown_field_is_scanned_for_hidden_characters(client: TestClient,
         assert field in text, (field, text)
     for raw in ("\u200b", "\u202e", "\u2066", "\u2067"):
         assert raw not in html                    # every one of them became a marker
+
+
+def test_cancel_and_the_kill_switch_are_offered_to_who_may_use_them(client: TestClient,
+                                                                     world: World) -> None:
+    action_id = propose(world)
+    sign_in(client, "rita@example.com")          # a reviewer: neither is hers to use
+    page = client.get(f"/console/actions/{action_id}").text
+    assert 'id="cancel"' not in page and 'id="suspend-link"' not in page
+    assert client.get(f"/console/agents/{world.agent.id}/suspend").status_code == 403
+    r = client.post(f"/console/actions/{action_id}/cancel",
+                    data={"csrf": csrf_of(page), "reason": "not mine to stop"})
+    assert r.status_code == 403
+    sign_in(client, "olivia@example.com")        # the workflow's owner
+    page = client.get(f"/console/actions/{action_id}").text
+    assert 'id="cancel"' in page and 'id="suspend-link"' in page
+    assert 'id="confirm-suspend"' in client.get(f"/console/agents/{world.agent.id}/suspend").text
+    r = client.post(f"/console/actions/{action_id}/cancel",
+                    data={"csrf": csrf_of(page), "reason": "wrong release train"})
+    assert "The action is cancelled." in r.text
+    with world.ctx.uow(readonly=True) as uow:
+        assert uow.actions.get(action_id).status.value == "cancelled"

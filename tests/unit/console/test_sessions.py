@@ -143,3 +143,16 @@ def test_csrf_token_is_per_session_and_compared_exactly(signoff: Signoff, ann: s
     assert not csrf_matches(a, None) and not csrf_matches(a, "")
     assert not csrf_matches(a, a.csrf_token[:-1])
     assert not csrf_matches(replace(a, csrf_token="x"), a.csrf_token)
+
+
+def test_passwords_are_stored_as_argon2id_only(signoff: Signoff, ann: str) -> None:
+    with signoff.ctx.uow(readonly=True) as uow:
+        stored = uow.humans.get(ann).password_hash
+    assert stored.startswith("$argon2id$") and "s3cret-pass" not in stored
+    identities.update_user(signoff.ctx, ADMIN, ann, password="another-pass")
+    with signoff.ctx.uow(readonly=True) as uow:
+        changed = uow.humans.get(ann).password_hash
+    assert changed.startswith("$argon2id$") and changed != stored
+    with pytest.raises(SignInRefused):
+        _service(signoff).sign_in_password("ann@example.com", "s3cret-pass")
+    assert _service(signoff).sign_in_password("ann@example.com", "another-pass").user_id == ann

@@ -187,3 +187,14 @@ def test_cancel_and_the_kill_switch_are_offered_to_who_may_use_them(client: Test
     assert "The action is cancelled." in r.text
     with world.ctx.uow(readonly=True) as uow:
         assert uow.actions.get(action_id).status.value == "cancelled"
+
+
+def test_more_warnings_than_listed_are_counted_not_dropped(client: TestClient,
+                                                           world: World) -> None:
+    names = " ".join(f"user{n}@example.com" for n in range(25))
+    action_id = propose(world, summary=f"Email {names}", params={"to": "one@example.com"})
+    sign_in(client, "rita@example.com")
+    html = client.get(f"/console/actions/{action_id}").text
+    warning = re.search(r'id="mismatch-warning".*?</div>', html, re.S)
+    assert warning and warning.group(0).count("<li>") == 20
+    assert "… and 5 more disagreements" in warning.group(0)

@@ -56,6 +56,12 @@ async def login(request: Request) -> Response:
         response = console.page(request, "login.html", session=None, login_csrf=cookie_token,
                                 next=target, email=email, error=exc.detail, status=401)
         return response
+    # A session this browser already held (someone else's, perhaps, on a shared machine)
+    # ends on the server too; the new cookie alone would only hide it.
+    previous = await run_in_threadpool(console.sessions.resolve,
+                                       request.cookies.get(console.cookie))
+    if previous is not None:
+        await run_in_threadpool(console.sessions.sign_out, previous)
     redirect = RedirectResponse(target, status_code=303)
     console.set_session_cookie(redirect, session)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")

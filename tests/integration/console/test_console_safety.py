@@ -149,6 +149,7 @@ def test_sign_out_ends_the_session_on_the_server(client: TestClient) -> None:
 def test_a_password_reset_ends_the_users_sessions(client: TestClient, world: World) -> None:
     sign_in(client, "rita@example.com")
     rita_cookie = client.cookies.get("__Host-signoff_session")
+    client.cookies.clear()                      # rita's browser keeps it; ada uses another
     identities.create_user(world.ctx, ADMIN, email="ada@example.com", name="Ada",
                            roles=["admin"], password=PASSWORD)
     sign_in(client, "ada@example.com")
@@ -160,3 +161,13 @@ def test_a_password_reset_ends_the_users_sessions(client: TestClient, world: Wor
     client.cookies.set("__Host-signoff_session", rita_cookie)
     assert client.get("/console/inbox", follow_redirects=False).status_code == 303
     assert sign_in(client, "rita@example.com", "a brand new password").status_code == 303
+
+
+def test_signing_in_again_ends_the_session_the_browser_held(client: TestClient) -> None:
+    sign_in(client, "rita@example.com")
+    ritas = client.cookies.get("__Host-signoff_session")
+    sign_in(client, "sid@example.com")           # the next person at the same browser
+    assert 'sid@example.com' in client.get("/console/inbox").text
+    client.cookies.clear()
+    client.cookies.set("__Host-signoff_session", ritas)
+    assert client.get("/console/inbox", follow_redirects=False).status_code == 303

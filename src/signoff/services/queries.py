@@ -17,7 +17,7 @@ from signoff.errors import InvalidRequest, NotFound
 from signoff.services.actions import may_read
 from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
-from signoff.services.reviews import factors_of, quorum_of
+from signoff.services.reviews import factors_of, may_post_review, quorum_of
 
 __all__ = [
     "action_record",
@@ -170,9 +170,15 @@ def inbox(ctx: ServiceContext, principal: Principal, *, workflow: str | None = N
 
 def post_review_queue(ctx: ServiceContext, principal: Principal, *, limit: int = 100
                       ) -> list[dict[str, Any]]:
+    """Sampled actions waiting for review after the fact that this person may review (the
+    rule of :func:`signoff.services.reviews.post_review`), oldest first."""
     if not principal.is_human:
         raise forbid(ctx, principal, "agents have no review queue")
     now = ctx.now()
     with ctx.uow(readonly=True) as uow:
+        workflows = {w.name: w for w in uow.workflows.list()}
+        mine = [a for a in uow.actions.post_review_queue(limit=5000)
+                if principal.id != a.requirements.get("requester_id")
+                and may_post_review(principal, a.eligible, workflows.get(a.workflow))]
         return [action_record(uow, a, principal, now=now, timeline=False)
-                for a in uow.actions.post_review_queue(limit=limit)]
+                for a in mine[:limit]]

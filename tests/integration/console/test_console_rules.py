@@ -78,8 +78,8 @@ def test_the_live_inbox_changes_when_another_reviewer_approves(client: TestClien
 def test_post_action_reviews_are_shown_to_who_may_do_them(client: TestClient,
                                                           world: World) -> None:
     action_id = propose_after_review(world)
-    identities.create_user(world.ctx, ADMIN, email="nora@example.com", name="Nora",
-                           roles=["reviewer"], password=PASSWORD)
+    nora = identities.create_user(world.ctx, ADMIN, email="nora@example.com", name="Nora",
+                                  roles=["reviewer"], password=PASSWORD)
     sign_in(client, "nora@example.com")          # in no pool of this workflow
     assert 'id="count-post">0<' in client.get("/console/inbox").text
     page = client.get("/console/post-review").text
@@ -90,6 +90,13 @@ def test_post_action_reviews_are_shown_to_who_may_do_them(client: TestClient,
     sign_in(client, "rita@example.com")          # the workflow's backup
     assert 'id="count-post">1<' in client.get("/console/inbox").text
     assert f'id="post-{action_id}"' in client.get("/console/post-review").text
+    # The API's queue follows the same rule.
+    _, token = identities.create_user_token(world.ctx, ADMIN, nora.id, name="t")
+    r = client.get("/v1/reviews/post-action", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["count"] == 0
+    _, token = identities.create_user_token(world.ctx, ADMIN, world.rita.id, name="t")
+    r = client.get("/v1/reviews/post-action", headers={"Authorization": f"Bearer {token}"})
+    assert [a["id"] for a in r.json()["items"]] == [action_id]
 
 
 def test_the_dashboard_counts_sla_breaches_after_they_are_decided(client: TestClient,

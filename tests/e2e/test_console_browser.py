@@ -10,7 +10,6 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,10 @@ import sqlalchemy as sa
 
 from signoff.bootstrap import build
 from signoff.config import load_settings
-from signoff.domain.actions import ActionRequest, Impact
-from signoff.domain.identities import Principal, PrincipalKind
-from signoff.services import actions, identities, queries, reviews, workflows
+from signoff.services import identities
 from signoff.testing import FakeClock
-from tests.conftest import ADMIN, LiveServer, make_world, prepare, start_server
+from tests.conftest import ADMIN, make_world, prepare
+from tests.e2e.console_workspace import Live, history, start, submit, wait_for_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -46,82 +44,6 @@ HOSTILE_SUMMARY = (
     '" onmouseover="window.__pwned = 5" x="'
     " Pay the invoice\u202egnp.exe now. "
 )
-
-
-@dataclass
-class Live:
-    server: LiveServer
-    db_url: str
-    agent_token: str
-    mail_token: str
-    ids: dict[str, str] = field(default_factory=dict)
-    started: float = 0.0
-
-
-def _submit(live: Live, token: str, **body: Any) -> dict[str, Any]:
-    body.setdefault("impact", {"reversible": True, "external": False, "description": ""})
-    r = httpx.post(live.server.url + "/v1/actions", json=body, timeout=30,
-                   headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def _wait_for_status(live: Live, action_id: str, status: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        r = httpx.get(f"{live.server.url}/v1/actions/{action_id}", timeout=30,
-                      headers={"Authorization": f"Bearer {live.agent_token}"})
-        if r.json()["status"] == status:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{action_id} never became {status}")
-
-
-def _start(data_dir: Path, url: str) -> LiveServer:
-    """start_server, once more if a loaded machine was too slow to import within its deadline."""
-    env = {"SIGNOFF_SECURE_COOKIES": "false"}
-    try:
-        return start_server(data_dir, url, env=env)
-    except RuntimeError as exc:
-        if "did not start" not in str(exc):
-            raise
-        return start_server(data_dir, url, env=env)
-
-
-def _history(app: Any, world: Any) -> str:
-    """Decided work from two days ago: sid approves everything in 16 s (a rubber stamp), rita
-    and olivia take minutes and sometimes reject; one action is never decided (it expires once
-    the server runs); a second workflow has refunds waiting for olivia and sid, one of them
-    past its SLA."""
-    clock = app.ctx.clock
-    workflows.create_workflow(app.ctx, ADMIN, name="refunds", owner_email="olivia@example.com",
-                              backups=["sid@example.com"])
-    refund_bot = identities.create_agent(
-        app.ctx, ADMIN, name="refund-bot", owner_email="ash@example.com",
-        scopes={"workflows": ["refunds"], "kinds": ["payments.*"]})[0]
-    bot = Principal(kind=PrincipalKind.AGENT, id=refund_bot.id, name=refund_bot.name)
-
-    def propose(agent: Any, workflow: str, kind: str, target: str, **params: Any) -> str:
-        return actions.submit_action(app.ctx, agent, ActionRequest(
-            workflow=workflow, kind=kind, target=target, params=params or {"n": target},
-            summary=f"{kind} on {target}", impact=Impact(reversible=True, external=True)))[0].id
-
-    plan = [(world.sid, 16, "approve")] * 12 + [(world.rita, 300, "approve")] * 8 \
-        + [(world.rita, 280, "reject")] * 2 + [(world.owner, 200, "approve")] * 6
-    for n, (who, dwell, verdict) in enumerate(plan):
-        action_id = propose(world.agent, "prod-deploys", "deploy.release", f"prod/svc-{n}")
-        queries.get_action(app.ctx, who, action_id)
-        clock.advance(dwell)
-        reviews.review_action(app.ctx, who, action_id, verdict=verdict,
-                              rationale="read the diff and the CI run")
-    forgotten = propose(world.agent, "prod-deploys", "deploy.release", "prod/forgotten")
-    # Refunds waiting now; the first one since 35 minutes, past its SLA (escalated at start).
-    clock.advance((datetime.now(UTC) - clock.now()).total_seconds() - 35 * 60)
-    propose(bot, "refunds", "payments.send", "cus_1", amount=120, currency="EUR")
-    clock.advance(35 * 60)
-    propose(bot, "refunds", "payments.send", "cus_2", amount=4800, currency="EUR")
-    propose(bot, "refunds", "payments.send", "cus_3", amount=60, currency="EUR")
-    return forgotten
 
 
 @pytest.fixture(scope="module")
@@ -145,33 +67,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         _, mail_token = identities.create_agent(
             app.ctx, ADMIN, name="mail-bot", owner_email="ash@example.com",
             scopes={"workflows": ["prod-deploys"], "kinds": ["email.*", "draft.*"]})
-        forgotten = _history(app, world)
+        forgotten = history(app, world)
     finally:
         app.close()
-    server = _start(data_dir, url)
+    server = start(data_dir, url)
     live = Live(server=server, db_url=url, agent_token=world.agent_token, mail_token=mail_token)
     try:
-        _wait_for_status(live, forgotten, "expired")   # the sweeper's first pass is done
-        live.ids["deploy"] = _submit(
+        wait_for_status(live, forgotten, "expired")   # the sweeper's first pass is done
+        live.ids["deploy"] = submit(
             live, world.agent_token, workflow="prod-deploys", kind="deploy.release",
             target="prod/api", params={"version": "2.4.1", "replicas": 6},
             summary="Release api 2.4.1 to prod/api with 6 replicas.",
             inputs=[{"source": "ci", "ref": "build-981", "excerpt": "all 412 tests passed"}],
             impact={"reversible": True, "external": True,
                     "description": "customers see the new version"})["id"]
-        live.ids["iam"] = _submit(
+        live.ids["iam"] = submit(
             live, world.agent_token, workflow="prod-deploys", kind="iam.grant",
             target="role/prod-admin", params={"user": "eve@example.com", "role": "admin"},
             summary="Grant bob@example.com the prod-admin role.")["id"]
-        live.ids["secret"] = _submit(
+        live.ids["secret"] = submit(
             live, world.agent_token, workflow="prod-deploys", kind="secrets.rotate",
             target="vault/db-password", params={"path": "vault/db-password"},
             summary="Rotate the database password.")["id"]
-        live.ids["mail"] = _submit(
+        live.ids["mail"] = submit(
             live, mail_token, workflow="prod-deploys", kind="email.send",
             target="customers", params={"template": "outage", "count": 1200},
             summary="Tell customers about the outage.")["id"]
-        sampled = _submit(live, world.agent_token, workflow="prod-deploys", kind="draft.note",
+        sampled = submit(live, world.agent_token, workflow="prod-deploys", kind="draft.note",
                           target="wiki/notes", params={"text": "release notes"},
                           summary="Draft the release notes.")
         live.ids["sampled"] = sampled["id"]
@@ -379,7 +301,7 @@ def test_hostile_text_never_runs_and_is_flagged(live: Live, browser: Any,
               "html": '<img src=x onerror="window.__pwned = 8">',
               "name": "p\u0430ypal.com", "bidi": "abc\u202edef\u2066x\u2069",
               "zw": "a\u200bb", "big": "B" * 60_000}
-    hostile = _submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
+    hostile = submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
                       target='prod/"><script>window.__pwned=9</script>', params=params,
                       summary=summary,
                       inputs=[{"source": "<b onclick=alert(1)>web</b>",
@@ -419,7 +341,7 @@ def test_the_inbox_updates_live_when_work_arrives_and_another_reviewer_decides(
     rita.goto(live.server.url + "/console/inbox")
     assert rita.locator("#live-status").inner_text() == "live"    # our script is running
     waiting = int(rita.locator("#count-pending").inner_text())
-    new = _submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
+    new = submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
                   target="prod/web", params={"version": "7.0.0"}, summary="Release web 7.0.0.")
     link = f'table.inbox a[href="/console/actions/{new["id"]}"]'
     rita.wait_for_selector(link, timeout=20_000)               # no reload: the poll found it
@@ -435,7 +357,7 @@ def test_the_inbox_updates_live_when_work_arrives_and_another_reviewer_decides(
 
 
 def test_the_console_works_without_javascript(live: Live, browser: Any) -> None:
-    new = _submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
+    new = submit(live, live.agent_token, workflow="prod-deploys", kind="deploy.release",
                   target="prod/nojs", params={"version": "1.0.0"}, summary="Release nojs.")
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.api.metrics import Metrics
+from signoff.api.nul_guard import RefuseNul
 from signoff.api.policy_lifecycle import start_policy_hooks
 from signoff.api.problems import install_problem_handlers, problem_response
 from signoff.api.responses import document_bodies
@@ -110,6 +111,7 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
         app.include_router(router)
     document_bodies(app)
     mount_console(app, signoff)
+    app.add_middleware(RefuseNul)  # inside BodyLimit, which bounds what it buffers
     app.add_middleware(BodyLimit, limit=signoff.settings.max_body_bytes, metrics=metrics)
     return app
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from signoff.client.base import (
 )
 from signoff.client.failopen import FAIL_OPEN_PATH, FailOpenJournal, TierMemory
 from signoff.client.handoff import Handoff, handing_off
+from signoff.client.http11_sync import HTTP11Transport
 from signoff.client.models import ActionRecord, PolicyCheck, Redemption
 from signoff.client.outcomes import OutcomeSender
 from signoff.client.proposal import Impact, InputRef
@@ -67,8 +69,16 @@ class Client:
             base_url, token, timeout=timeout, retry=retry, transport=transport,
             memory=tier_memory, journal=fail_open_journal)
         s = self._shared.settings
+        # Without a caller's transport, the SDK's lean HTTP/1.1 transport (see ``http11_sync``);
+        # with no proxy configured in the environment (and no event hooks set on the httpx
+        # client), requests go to it directly, skipping httpx's client pipeline (auth,
+        # redirects, cookies: none of which the SDK uses). ``close()`` closes its connections.
+        transport = s.transport or HTTP11Transport()
         self._http = httpx.Client(base_url=s.base_url, headers=s.headers(), timeout=s.timeout,
-                                  transport=s.transport)
+                                  transport=transport)
+        self._direct: HTTP11Transport | None = None
+        if s.transport is None and not urllib.request.getproxies():
+            self._direct = transport
         self._twin: AsyncClient | None = None
         self.verifier = GrantVerifier(s.base_url + JWKS_PATH, fetch=self.jwks,
                                       cache=self._shared.jwks_cache)
@@ -105,8 +115,7 @@ class Client:
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, json=json, params=params,
-                                              timeout=timeout, headers=headers)
+                response = self._request(method, path, json, params, timeout, headers)
             except httpx.TransportError as exc:
                 if attempt + 1 < policy.attempts and should_retry(retry, status=None, exc=exc):
                     time.sleep(policy.delay(attempt))
@@ -122,6 +131,25 @@ class Client:
             if statuses is not None:
                 statuses.append(response.status_code)
             return parse_answer(response)
+
+    def _request(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None,
+                 timeout: Any, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        direct = self._direct
+        hooks = self._http.event_hooks
+        if direct is None or hooks["request"] or hooks["response"]:
+            return self._http.request(method, path, json=json, params=params, timeout=timeout,
+                                      headers=headers)
+        if timeout is httpx.USE_CLIENT_DEFAULT:
+            timeout = self._http.timeout
+        merged = self._http.headers
+        if headers:
+            merged = httpx.Headers(merged)
+            merged.update(headers)
+        request = httpx.Request(method, self.base_url + path, params=params, json=json,
+                                headers=merged, extensions={"timeout": timeout.as_dict()})
+        response = direct.handle_request(request)
+        response.read()
+        return response
 
     # -- actions --------------------------------------------------------------------------
     def propose(

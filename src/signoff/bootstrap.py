@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.uow import WAKE_CHANNEL, SqlUnitOfWork
+from signoff.adapters.notify import notifiers_for
 from signoff.adapters.passwords import Argon2PasswordHasher
 from signoff.adapters.policy import PolicyHolder
 from signoff.adapters.policy.wiring import policy_source
@@ -21,6 +22,8 @@ from signoff.adapters.signing import Ed25519Signer, load_keys
 from signoff.adapters.wakeup import PostgresWakeupListener, SqliteWakeupPoller, WakeupHub
 from signoff.config import Settings
 from signoff.services.context import Limits, ServiceContext, SystemClock
+from signoff.services.delivery import DeliveryOptions
+from signoff.services.ports import Notifier
 
 __all__ = ["Signoff", "build"]
 
@@ -33,6 +36,14 @@ class Signoff:
     hub: WakeupHub
     listener: PostgresWakeupListener | SqliteWakeupPoller | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The channels notifications leave by (SIGNOFF_SMTP_URL, SIGNOFF_WEBHOOK_URL); empty:
+    # the outbox keeps its rows and the console says none was sent.
+    notifiers: list[Notifier] = field(default_factory=list)
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+
+    @property
+    def channels(self) -> list[str]:
+        return [n.channel for n in self.notifiers]
 
     @property
     def writes_on_loop(self) -> bool:
@@ -78,11 +89,16 @@ def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
         limits=Limits(max_params_bytes=settings.max_params_bytes,
                       max_params_depth=settings.max_params_depth,
                       max_text_chars=settings.max_text_chars),
-        password_hasher=Argon2PasswordHasher())
+        password_hasher=Argon2PasswordHasher(), notify_pending=settings.notify_pending)
     listener: PostgresWakeupListener | SqliteWakeupPoller | None = None
     if engine.dialect.name == "postgresql":
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = PostgresWakeupListener(dsn, hub, WAKE_CHANNEL)
     elif engine.url.database and engine.url.database != ":memory:":
         listener = SqliteWakeupPoller(engine.url.database, hub)
-    return Signoff(settings=settings, engine=engine, ctx=ctx, hub=hub, listener=listener)
+    delivery = DeliveryOptions(
+        public_url=settings.public_url, max_attempts=settings.notify_max_attempts,
+        retry_seconds=settings.notify_retry_seconds,
+        max_age_seconds=settings.notify_max_age_hours * 3600, timeout=settings.notify_timeout)
+    return Signoff(settings=settings, engine=engine, ctx=ctx, hub=hub, listener=listener,
+                   notifiers=list(notifiers_for(settings)), delivery=delivery)

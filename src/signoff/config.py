@@ -6,10 +6,13 @@ result to :func:`signoff.bootstrap.build`.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +22,80 @@ from pydantic_settings import (
 
 from signoff.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "SmtpTarget", "load_settings", "parse_smtp_url"]
+
+
+class SmtpTarget(NamedTuple):
+    """Where notification e-mail goes, from ``SIGNOFF_SMTP_URL``."""
+
+    tls: str            # "ssl" (smtps://), "starttls", or "none"
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    def describe(self) -> str:
+        """For start-up lines and the admin view: never the password."""
+        who = f"{self.username}@" if self.username else ""
+        scheme = "smtps" if self.tls == "ssl" else "smtp"
+        extra = " (STARTTLS)" if self.tls == "starttls" else ""
+        return f"{scheme}://{who}{self.host}:{self.port}{extra}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_smtp_url(url: str, *, starttls: bool = False) -> SmtpTarget:
+    """``smtp://[user:pass@]host[:port][?starttls=true]`` or ``smtps://…``; ValueError says
+    what is wrong in one line."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"cannot be read as a URL: {exc}") from None
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("must start with smtp:// or smtps://")
+    if not parts.hostname:
+        raise ValueError("names no host (smtp://host:port)")
+    query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    flag = query.get("starttls", "")
+    if flag not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise ValueError("starttls must be true or false")
+    starttls = starttls or flag in ("true", "1", "yes")
+    if parts.scheme == "smtps" and starttls:
+        raise ValueError("smtps:// is TLS from the start; STARTTLS is for smtp://")
+    tls = "ssl" if parts.scheme == "smtps" else ("starttls" if starttls else "none")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and tls == "none" and not _loopback(parts.hostname):
+        # Fail closed: AUTH over plain SMTP sends the password in clear across the network.
+        raise ValueError("a password over plain smtp:// to another host would travel in "
+                         "clear; use smtps:// or STARTTLS (?starttls=true or "
+                         "SIGNOFF_SMTP_STARTTLS=true)")
+    return SmtpTarget(tls=tls, host=parts.hostname,
+                      port=port or (465 if tls == "ssl" else 587 if starttls else 25),
+                      username=username, password=password)
+
+
+def _check_http_url(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"cannot be read as a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return url.strip()
+
+
+def _refuse(message: str) -> PydanticCustomError:
+    return PydanticCustomError("notify_settings", message)
 
 
 class Settings(BaseSettings):
@@ -66,6 +142,89 @@ class Settings(BaseSettings):
     rubber_stamp_speed_ratio: float = Field(
         0.25, description="Warn when a reviewer's median time to decide is below this share "
                           "of the workflow's median.")
+
+    smtp_starttls: bool = Field(
+        False, description="Upgrade smtp:// with STARTTLS before signing in (same as "
+                           "?starttls=true in SIGNOFF_SMTP_URL).")
+    smtp_url: str | None = Field(
+        None, description="Send notification e-mail through this server: "
+                          "smtp://[user:pass@]host[:port][?starttls=true] or "
+                          "smtps://[user:pass@]host[:port]. Unset: no e-mail.")
+    smtp_from: str | None = Field(
+        None, validate_default=True,
+        description="From address of notification e-mail (required with SIGNOFF_SMTP_URL).")
+    webhook_url: str | None = Field(
+        None, description="POST each notification as signed JSON to this http(s) URL "
+                          "(Slack, Teams or PagerDuty bridges). Unset: no webhook.")
+    webhook_secret: SecretStr | None = Field(
+        None, validate_default=True,
+        description="Key of the webhook's HMAC-SHA256 signature (Signoff-Signature header); "
+                    "required with SIGNOFF_WEBHOOK_URL, at least 16 characters.")
+    notify_pending: bool = Field(
+        True, description="Tell the eligible approvers of each new pending action "
+                          "(flags and escalations are always told).")
+    notify_interval: float = Field(
+        2.0, gt=0, description="Seconds between looks at the notification outbox.")
+    notify_max_attempts: int = Field(
+        8, ge=1, description="Attempts before a notification is marked failed.")
+    notify_retry_seconds: float = Field(
+        30.0, ge=0, description="Wait after the first failed attempt; doubles each time, "
+                                "at most an hour.")
+    notify_max_age_hours: float = Field(
+        72.0, gt=0, description="A notification not delivered by then is skipped, not sent "
+                                "late (for example once a channel is configured).")
+    notify_timeout: float = Field(
+        10.0, gt=0, description="Seconds a mail server or webhook may take per message.")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parse_smtp_url(value, starttls=bool(info.data.get("smtp_starttls")))
+        except ValueError as exc:
+            raise _refuse(str(exc)) from None
+        return value.strip()
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("smtp_url") and not (value or "").strip():
+            raise _refuse("must be set when SIGNOFF_SMTP_URL is (the From address)")
+        if value is None:
+            return None
+        value = value.strip()
+        if any(ch in value for ch in "\r\n\x00") or "@" not in value or " " in value:
+            raise _refuse("must be one e-mail address, such as signoff@example.com")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return _check_http_url(value)
+        except ValueError as exc:
+            raise _refuse(str(exc)) from None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo
+                        ) -> SecretStr | None:
+        if not info.data.get("webhook_url"):
+            return value
+        # Fail closed: an unsigned webhook is one anybody can forge to the receiver.
+        if value is None or len(value.get_secret_value()) < 16:
+            raise _refuse("must be set, at least 16 characters, when SIGNOFF_WEBHOOK_URL is "
+                          "(receivers check the signature with it)")
+        return value
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        return parse_smtp_url(self.smtp_url, starttls=self.smtp_starttls) \
+            if self.smtp_url else None
 
     @classmethod
     def settings_customise_sources(

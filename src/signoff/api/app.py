@@ -13,11 +13,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signoff.api.metrics import Metrics
+from signoff.api.notify_sender import NotificationSender
 from signoff.api.nul_guard import RefuseNul
 from signoff.api.policy_lifecycle import start_policy_hooks
 from signoff.api.problems import install_problem_handlers, problem_response
 from signoff.api.responses import document_bodies
-from signoff.api.routers import actions, audit, fail_open, identities, meta, policy, workflows
+from signoff.api.routers import (
+    actions,
+    audit,
+    fail_open,
+    identities,
+    meta,
+    notifications,
+    policy,
+    workflows,
+)
 from signoff.api.routers.audit import checkpoint_forever
 from signoff.bootstrap import Signoff
 from signoff.services.sweeper import sweep
@@ -91,9 +101,13 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
         stop_policy_hooks = await start_policy_hooks(signoff)
         tasks = [asyncio.create_task(_sweep_forever(signoff)),
                  asyncio.create_task(checkpoint_forever(signoff))] if sweeper else []
+        sender = NotificationSender(signoff)
+        if sweeper:   # background work together: tests that drive time themselves get none
+            sender.start()
         try:
             yield
         finally:
+            await run_in_threadpool(sender.stop)
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -105,7 +119,8 @@ def create_app(signoff: Signoff, *, sweeper: bool = True, extra_routers: list[An
                   description="Human accountability for AI agent actions.")
     app.state.signoff = signoff
     install_problem_handlers(app)
-    for module in (actions, identities, workflows, meta, audit, fail_open, policy):
+    for module in (actions, identities, workflows, meta, audit, fail_open, policy,
+                   notifications):
         app.include_router(module.router)
     for router in extra_routers or []:
         app.include_router(router)

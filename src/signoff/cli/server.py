@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import alembic_config, upgrade
+from signoff.adapters.notify import notifiers_for
 from signoff.adapters.policy.wiring import policy_source
 from signoff.adapters.signing import create_key, load_keys
 from signoff.cli.common import open_signoff, settings_for
@@ -90,6 +91,16 @@ def describe_policy(settings: Settings) -> None:
                    f"({len(shadow['rule_ids'])} rules; decides, enforces nothing)")
 
 
+def describe_notifications(settings: Settings) -> None:
+    """Say where notifications go (the settings already refused a bad channel)."""
+    channels = notifiers_for(settings)
+    if channels:
+        typer.echo("Notifications: " + "; ".join(n.describe() for n in channels))
+    else:
+        typer.echo("Notifications: no channel configured (SIGNOFF_SMTP_URL, "
+                   "SIGNOFF_WEBHOOK_URL); kept in the outbox and shown in the console only")
+
+
 def raise_open_file_limit() -> None:
     """Long-polls hold one socket each: let a process use as many descriptors as allowed."""
     import resource
@@ -109,6 +120,7 @@ def serve_forever(settings: Settings, *, host: str, port: int, workers: int = 1,
     if not load_keys(settings.keys_dir):
         raise ConfigurationError(f"no signing key in {settings.keys_dir}; run `signoff init`")
     describe_policy(settings)  # a bad policy file: one line per error, nothing starts
+    describe_notifications(settings)
     if workers > 1:
         from signoff.cli.workers import reuse_port_supported, serve_workers
 

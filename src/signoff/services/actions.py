@@ -14,6 +14,7 @@ from signoff.domain.actions import (
 )
 from signoff.domain.approvals import EligibleFactor, in_post_review_sample, quorum_state
 from signoff.domain.identities import AgentStatus, Principal, Role
+from signoff.domain.notifications import NotificationEvent
 from signoff.domain.policy import SYSTEM_POLICY_ACTOR, Mode, PolicyInput, Reason, Tier
 from signoff.errors import (
     AgentSuspended,
@@ -35,6 +36,7 @@ from signoff.services.elevations import (
     validate_elevation,
 )
 from signoff.services.grants import issue_grant
+from signoff.services.outbox import approvers_to_tell, enqueue
 from signoff.services.ports import DuplicateIdempotencyKey, ProposalSubjects
 from signoff.services.stopping import cancel_pending
 
@@ -164,6 +166,11 @@ def _submit(ctx: ServiceContext, principal: Principal, request: ActionRequest, *
         if redeem_now:
             action.status = ActionStatus.EXECUTING  # stored once, already running
         uow.actions.add(action)
+        if status is ActionStatus.PENDING and ctx.notify_pending:
+            # Written with the proposal (on PostgreSQL the rows leave with its commit: no
+            # round trip of their own); allowed and denied work never gets here.
+            enqueue(ctx, uow, NotificationEvent.PENDING, action,
+                    approvers_to_tell(factors, requester_id), at=now)
         data: dict[str, Any] = {
             "status": status.value, "tier": action.tier, "mode": action.mode,
             "reasons": action.reasons, "matched_rules": list(decision.matched_rules),

@@ -63,6 +63,9 @@ class ServiceContext:
     issuer: str = "signoff"
     limits: Limits = Limits()
     password_hasher: Any = None
+    # Write an "awaiting your decision" notification for each eligible approver of a new
+    # pending action (flags and escalations are always written).
+    notify_pending: bool = True
 
     def now(self) -> datetime:
         return self.clock.now()  # type: ignore[no-any-return]

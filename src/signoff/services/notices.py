@@ -7,6 +7,9 @@ is the durable outbox: no notice can be lost between the change and its delivery
 exist without the change. What is new here is reading them per person and the acknowledgment:
 ``notification.acknowledged`` is an audit event too, so the record shows when the accountable
 owner saw the flag.
+
+The same events also write a row to the notification outbox (``services/outbox.py``) for the
+message that leaves the console by e-mail or webhook; each notice shows what became of it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from signoff.domain.identities import Principal
+from signoff.domain.notifications import Notification
 from signoff.errors import InvalidRequest
 from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
+from signoff.services.outbox import status_text
 from signoff.services.ports import UnitOfWork
 
 __all__ = ["NOTICE_TYPES", "NoticeReads", "acknowledge", "notices", "unread_count"]
@@ -51,12 +56,17 @@ def _mine(ctx: ServiceContext, uow: UnitOfWork, principal: Principal, store: Not
     return rows, store.acknowledged(principal.actor, since)
 
 
-def notices(ctx: ServiceContext, principal: Principal, reads: Reads) -> dict[str, Any]:
-    """This person's notices of the last 30 days, newest first, and how many are unread."""
+def notices(ctx: ServiceContext, principal: Principal, reads: Reads, *,
+            channels: Sequence[str] = ()) -> dict[str, Any]:
+    """This person's notices of the last 30 days, newest first, and how many are unread;
+    each says what became of its message outside the console (``channels``: the ones this
+    server delivers by)."""
     if not principal.is_human:
         raise forbid(ctx, principal, "agents have no notifications")
     with ctx.uow(readonly=True) as uow:
         rows, seen = _mine(ctx, uow, principal, reads(uow))
+        sent = {(n.event.value, n.action_id): n for n in uow.outbox.list(
+            recipient_id=principal.id, since=ctx.now() - timedelta(days=DAYS), limit=1000)}
         names = {}
         for e in rows:
             if e["actor"].startswith("human:") and e["actor"] not in names:
@@ -64,9 +74,16 @@ def notices(ctx: ServiceContext, principal: Principal, reads: Reads) -> dict[str
                 names[e["actor"]] = h.email if h else e["actor"]
     items = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "action_id": e["action_id"],
               "workflow": e["workflow"], "by": names.get(e["actor"], e["actor"]),
-              "note": str(e["data"].get("note", "")), "unread": e["seq"] not in seen}
+              "note": str(e["data"].get("note", "")), "unread": e["seq"] not in seen,
+              "delivery": _delivery(sent.get((e["type"], e["action_id"])), channels)}
              for e in rows]
     return {"rows": items, "unread": sum(1 for i in items if i["unread"]), "days": DAYS}
+
+
+def _delivery(n: Notification | None, channels: Sequence[str]) -> dict[str, str] | None:
+    if n is None:
+        return None   # notices from before the outbox existed
+    return {"state": n.state.value, "text": status_text(n, channels)}
 
 
 def unread_count(ctx: ServiceContext, principal: Principal, reads: Reads) -> int:

@@ -12,6 +12,7 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.elevations import Elevation
 from signoff.domain.grants import Grant
 from signoff.domain.identities import Agent, ApiToken, Group, Human, Workflow
+from signoff.domain.notifications import Delivery, Notification
 
 __all__ = [
     "DuplicateIdempotencyKey",
@@ -24,6 +25,8 @@ __all__ = [
     "GroupRepository",
     "OutcomeRepository",
     "HumanRepository",
+    "Notifier",
+    "OutboxRepository",
     "ProposalSubjects",
     "ReviewRepository",
     "ShadowRepository",
@@ -162,6 +165,32 @@ class ShadowRepository(Protocol):
                   ) -> list[dict[str, Any]]: ...
 
 
+class OutboxRepository(Protocol):
+    """Notifications waiting to leave (see ``domain/notifications.py``)."""
+
+    def add(self, notifications: Sequence[Notification]) -> None: ...
+    def any_due(self, now: datetime) -> bool: ...
+    def claim(self, now: datetime, *, limit: int, lease_until: datetime, token: str
+              ) -> list[Notification]: ...
+    def settle(self, notification: Notification, *, token: str) -> bool: ...
+    def get(self, notification_id: str) -> Notification | None: ...
+    def requeue(self, notification_id: str, now: datetime) -> None: ...
+    def list(self, *, states: Sequence[str] | None = None, recipient_id: str | None = None,
+             since: datetime | None = None, limit: int = 100) -> list[Notification]: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+class Notifier(Protocol):
+    """A channel that takes messages to people (e-mail, a webhook). ``send`` raises
+    :class:`~signoff.domain.notifications.DeliveryFailed` when the message did not get through;
+    it is called outside any transaction."""
+
+    channel: str
+
+    def send(self, delivery: Delivery) -> None: ...
+    def describe(self) -> str: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. State changes and their audit events commit together or not at all."""
 
@@ -177,6 +206,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     elevations: ElevationRepository
     shadow: ShadowRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

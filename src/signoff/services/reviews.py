@@ -16,12 +16,14 @@ from signoff.domain.approvals import (
     quorum_state,
 )
 from signoff.domain.identities import Principal, Role
+from signoff.domain.notifications import NotificationEvent
 from signoff.domain.policy import Tier
 from signoff.errors import Conflict, Forbidden, InvalidRequest, NotFound, SignoffError
 from signoff.services.authz import forbid, is_admin
 from signoff.services.context import ServiceContext, new_id
 from signoff.services.elevations import ELEVATE_KIND, apply_elevation
 from signoff.services.grants import issue_grant
+from signoff.services.outbox import enqueue
 
 __all__ = ["expire", "factors_of", "post_review", "quorum_of", "review_action"]
 
@@ -171,11 +173,14 @@ def post_review(ctx: ServiceContext, principal: Principal, action_id: str, *, ve
                                decided_at=now, stage="post", auth_method=principal.auth_method))
         action.post_review_verdict = chosen.value
         uow.actions.save(action)
-        uow.record(ctx.event(f"post_review.{'flagged' if chosen is PostVerdict.FLAG else 'ok'}",
+        flagged = chosen is PostVerdict.FLAG
+        notify = [workflow.owner_id] if workflow and flagged else []
+        uow.record(ctx.event(f"post_review.{'flagged' if flagged else 'ok'}",
                              principal, action_id=action_id, agent_id=action.agent_id,
                              workflow=action.workflow,
-                             data={"verdict": chosen.value, "note": note,
-                                   "notify": [workflow.owner_id] if workflow and
-                                   chosen is PostVerdict.FLAG else []}))
+                             data={"verdict": chosen.value, "note": note, "notify": notify}))
+        # The message to the owner commits with the flag (the outbox), or not at all.
+        enqueue(ctx, uow, NotificationEvent.FLAGGED, action, notify,
+                data={"note": note, "by": principal.id}, at=now)
         uow.commit()
     return {"action_id": action_id, "verdict": chosen.value}

@@ -15,14 +15,14 @@ from starlette.concurrency import run_in_threadpool
 
 from signoff.domain.identities import Principal, Role
 from signoff.errors import InvalidRequest, NotFound, SignoffError
-from signoff.services import identities, workflows
+from signoff.services import identities, outbox, workflows
 from signoff.services.authz import require_role
 from signoff.services.elevations import list_elevations
 from signoff.web.support import Console, console_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-_SECTIONS = ("workflows", "agents", "users")
+_SECTIONS = ("workflows", "agents", "users", "outbox")
 Form = dict[str, str]
 # An operation returns the notice to show and, for a new token, the token (shown once).
 Op = Callable[[Console, Principal, Form], tuple[str, str | None]]
@@ -134,6 +134,11 @@ def _user_password(c: Console, p: Principal, f: Form) -> tuple[str, str | None]:
     return f"Password set; {ended} console session(s) of {user.email} ended.", None
 
 
+def _outbox_retry(c: Console, p: Principal, f: Form) -> tuple[str, str | None]:
+    n = outbox.retry_notification(c.ctx, p, f.get("id", ""))
+    return f"Notification {n.id} queued to be sent again (on record).", None
+
+
 _OPS: dict[tuple[str, str], Op] = {
     ("workflows", "create"): _wf_create, ("workflows", "owner"): _wf_owner,
     ("workflows", "update"): _wf_update, ("workflows", "freeze"): _wf_freeze,
@@ -143,10 +148,13 @@ _OPS: dict[tuple[str, str], Op] = {
     ("agents", "token"): _agent_token, ("agents", "revoke-token"): _revoke_token,
     ("users", "create"): _user_create, ("users", "active"): _user_active,
     ("users", "roles"): _user_roles, ("users", "password"): _user_password,
+    ("outbox", "retry"): _outbox_retry,
 }
 
 
 # --- pages ---------------------------------------------------------------------------------
+
+_OUTBOX_STATES = ("failed", "pending", "skipped", "delivered")
 
 def _admin_page(request: Request, c: Console, section: str, *, notice: str | None = None,
                 token: str | None = None, error: SignoffError | None = None) -> Response:
@@ -165,6 +173,13 @@ def _admin_page(request: Request, c: Console, section: str, *, notice: str | Non
         # Just-in-time elevations in force now (granted by an approved signoff.agent.elevate).
         data["elevations"] = {a.id: [e for e in list_elevations(c.ctx, p, a.id) if e["active"]]
                               for a in data["agents"]}
+    elif section == "outbox":
+        wanted = request.query_params.get("state") or "failed"
+        data["state"] = wanted if wanted in _OUTBOX_STATES else "failed"
+        data["states"] = _OUTBOX_STATES
+        data["outbox"] = outbox.list_outbox(c.ctx, p, channels=c.signoff.channels,
+                                            state=data["state"], limit=200)
+        data["channel_names"] = [n.describe() for n in c.signoff.notifiers]
     return c.page(request, f"admin_{section}.html", session=session, section=section,
                   notice=notice, token=token, error=error,
                   status=error.status if error else 200, roles=[r.value for r in Role], **data)

@@ -160,11 +160,15 @@ async def post_review(request: Request, action_id: str) -> Response:
 
 # --- notifications (flags for owners, escalations for backups) ----------------------------
 
+def _notices(c: Console, session: WebSession) -> dict[str, Any]:
+    return notices.notices(c.ctx, session.principal, c.reads, channels=c.signoff.channels)
+
+
 @router.get("/notifications")
 def notifications(request: Request, done: Filter = None) -> Response:
     c = console_of(request)
     session = c.viewer(request)
-    view = notices.notices(c.ctx, session.principal, c.reads)
+    view = _notices(c, session)
     return c.page(request, "notifications.html", session=session, view=view,
                   done=done == "ack", error=None)
 
@@ -175,7 +179,7 @@ async def acknowledge(request: Request) -> Response:
     session, form = await c.posted(request)
     try:
         if form.get("all") == "yes":
-            view = await run_in_threadpool(notices.notices, c.ctx, session.principal, c.reads)
+            view = await run_in_threadpool(_notices, c, session)
             seqs = [i["seq"] for i in view["rows"] if i["unread"]]
         else:
             raw = form.get("seq", "")
@@ -184,7 +188,7 @@ async def acknowledge(request: Request) -> Response:
             seqs = [int(raw)]
         await run_in_threadpool(notices.acknowledge, c.ctx, session.principal, c.reads, seqs)
     except SignoffError as exc:
-        view = await run_in_threadpool(notices.notices, c.ctx, session.principal, c.reads)
+        view = await run_in_threadpool(_notices, c, session)
         return await run_in_threadpool(c.page, request, "notifications.html", session=session,
                                        view=view, done=False, error=exc, status=exc.status)
     return RedirectResponse("/console/notifications?done=ack", status_code=303)

@@ -24,6 +24,7 @@ from signoff.adapters.db.action_repositories import (
 )
 from signoff.adapters.db.driver import insert_statement, select_statement, update_statement
 from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
+from signoff.adapters.db.outbox_store import SqlOutboxRepository
 from signoff.adapters.db.policy_store import SqlElevationRepository, SqlShadowRepository
 from signoff.adapters.db.repositories import (
     SqlAgentRepository,
@@ -150,6 +151,12 @@ class SqlUnitOfWork:
         if self._locked and self._lock is not None:
             self._locked = False
             self._lock.release()
+
+    @property
+    def outbox(self) -> SqlOutboxRepository:
+        # Built when asked for, not in __enter__: most units (every allowed proposal) never
+        # touch the outbox and should not pay for it.
+        return SqlOutboxRepository(self.connection)
 
     @property
     def connection(self) -> sa.Connection:

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import signoff.adapters.db.tables_audit  # noqa: F401  (registers the audit tables)
 import signoff.adapters.db.tables_console  # noqa: F401  (registers the console tables)
+import signoff.adapters.db.tables_notify  # noqa: F401  (registers the notification outbox)
 import signoff.adapters.db.tables_policy  # noqa: F401  (registers the policy tables)
 from signoff.adapters.db.tables import metadata
 

@@ -199,10 +199,12 @@ class Signoff:
                         "target": p["target"], "params": p["params"], "reasons": [],
                         "grant": {"jti": action_id, "state": "redeemed", "expires_at": None,
                                   "token": token}}
-            else:  # /v1/actions/{id}/outcome
+            else:  # /v1/outcomes: a batch, one result per report
+                reports = json.loads(req.body)["outcomes"]
                 with self.lock:
                     self.outcomes.append(req)
-                body = {"id": path.split("/")[3], "status": json.loads(req.body)["status"]}
+                body = {"results": [{"action_id": r["action_id"], "status": r["status"]}
+                                    for r in reports]}
             peer.send(answer(json.dumps(body).encode(), status=b"201 Created"))
 
 
@@ -221,6 +223,7 @@ def test_gated_calls_and_the_outcome_sender_share_the_pool() -> None:
         # The caller's thread and the sender's thread never needed more than two at once.
         assert 1 <= len(srv.connections) <= 2
         assert all(peer.hung_up.wait(2) for peer in srv.connections)  # closed by close()
-    paths = sorted(int(r.line.split(b"/")[3].removeprefix(b"act_")) for r in signoff.outcomes)
-    assert paths == list(range(30))
-    assert all(r.fields[b"prefer"] == b"return=minimal" for r in signoff.outcomes)
+    assert all(r.line == b"POST /v1/outcomes HTTP/1.1" for r in signoff.outcomes)
+    reported = sorted(int(o["action_id"].removeprefix("act_")) for r in signoff.outcomes
+                      for o in json.loads(r.body)["outcomes"])
+    assert reported == list(range(30))  # each once, in batches

@@ -60,7 +60,13 @@ class Server:
                 "digest": digest, "workflow": body["workflow"], "kind": body["kind"],
                 "target": body["target"], "params": body["params"], "reasons": [],
                 "grant": {"jti": "j", "state": "redeemed", "expires_at": None, "token": token}})
-        if request.url.path == "/v1/actions/act_1/outcome":
+        if request.url.path == "/v1/outcomes":  # the background sender's batches
+            if self.outcome_status != 200:
+                return httpx.Response(self.outcome_status, text="busy")
+            return httpx.Response(200, json={"results": [
+                {"action_id": o["action_id"], "status": o["status"]}
+                for o in json.loads(request.content)["outcomes"]]})
+        if request.url.path == "/v1/actions/act_1/outcome":  # flush() of an unreported one
             if self.outcome_status != 200:
                 return httpx.Response(self.outcome_status, text="busy")
             return httpx.Response(200, json={
@@ -93,7 +99,7 @@ def test_a_lost_proposal_answer_replayed_for_the_same_call_runs_once() -> None:
     assert all(b["redeem"] is True for b in server.bodies)
     assert "POST /v1/grants/redeem" not in server.seen
     assert client.flush_outcomes(5)
-    assert server.seen[-1] == "POST /v1/actions/act_1/outcome"
+    assert server.seen[-1] == "POST /v1/outcomes"
     client.close()
 
 
@@ -138,7 +144,7 @@ def test_a_spent_grant_for_other_arguments_is_refused_and_closed_as_failed() -> 
         draft(1)
     assert ran == []
     assert client.flush_outcomes(5)
-    assert server.seen[-1] == "POST /v1/actions/act_1/outcome"
+    assert server.seen[-1] == "POST /v1/outcomes"
     client.close()
 
 
@@ -147,8 +153,8 @@ async def test_async_refusal_reports_failed_in_the_background() -> None:
     outcome_bodies: list[dict[str, Any]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/outcome"):
-            outcome_bodies.append(json.loads(request.content))
+        if request.url.path == "/v1/outcomes":
+            outcome_bodies.extend(json.loads(request.content)["outcomes"])
         return server.handler(request)
 
     client = AsyncClient("http://signoff.test", "t", retry=FAST,
@@ -178,7 +184,7 @@ def test_an_outcome_that_cannot_be_sent_never_reaches_the_caller(
 
     assert draft(5) == 5  # the caller has its result; the report goes on in the background
     assert client.flush_outcomes(5)
-    attempts = [s for s in server.seen if s.endswith("/outcome")]
+    attempts = [s for s in server.seen if s == "POST /v1/outcomes"]
     assert len(attempts) == outcomes_module.ATTEMPTS
     assert client.shared.unreported == {"act_1": {"status": "succeeded", "detail": "5"}}
     server.outcome_status = 200

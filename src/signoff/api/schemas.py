@@ -92,6 +92,15 @@ class OutcomeCreate(_Strict):
     detail: str = Field("", max_length=100_000)
 
 
+class OutcomeReport(OutcomeCreate):
+    action_id: str = Field(..., min_length=1, max_length=100)
+
+
+class OutcomeBatch(_Strict):
+    # One request, one transaction for many reports (the SDK's background sender).
+    outcomes: list[OutcomeReport] = Field(..., min_length=1, max_length=100)
+
+
 class UserCreate(_Strict):
     email: str = Field(..., min_length=3, max_length=320)
     name: str = Field("", max_length=200)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,12 @@ import httpx
 
 from signoff.client.base import (
     JWKS_PATH,
+    OUTCOMES_PATH,
     RETURN_MINIMAL,
+    OutcomeItem,
     Shared,
+    batch_refusals,
+    outcome_batch_body,
     outcome_body,
     proposal_body,
     unverified_action_id,
@@ -279,6 +283,20 @@ class AsyncClient:
             if (await self.get(action_id)).outcome is None:
                 await self._send("POST", path, json=body, retry=Retry.UNSENT,
                                  headers=RETURN_MINIMAL)
+
+    async def send_outcomes(self, items: Sequence[OutcomeItem]) -> dict[str, str]:
+        """Many outcomes in one request (see ``Client.send_outcomes``)."""
+        batch = list(items)
+        try:
+            answer = await self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
+                                      retry=Retry.UNSENT)
+        except OutcomeUnknown:
+            batch = [item for item in batch if (await self.get(item[0])).outcome is None]
+            if not batch:
+                return {}
+            answer = await self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
+                                      retry=Retry.UNSENT)
+        return batch_refusals(answer, batch)
 
     def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
         """Queue an outcome for the background task (needs a running loop); never raises a

@@ -23,7 +23,7 @@ from signoff.client.models import ActionRecord
 from signoff.client.proposal import Impact, InputRef, build_proposal
 from signoff.client.transport import RetryPolicy, Settings
 from signoff.client.verify import JwksCache
-from signoff.errors import InvalidRequest
+from signoff.errors import InvalidRequest, ProtocolError
 
 __all__ = ["Shared", "proposal_body", "unverified_action_id"]
 
@@ -93,6 +93,28 @@ def outcome_body(status: str, detail: str) -> dict[str, str]:
     if status not in OUTCOMES:
         raise InvalidRequest(f"outcome status must be one of {OUTCOMES}", field="status")
     return {"status": status, "detail": str(detail)[:2000]}
+
+
+OUTCOMES_PATH = "/v1/outcomes"
+OutcomeItem = tuple[str, str, str]  # action id, status, detail
+
+
+def outcome_batch_body(items: Iterable[OutcomeItem]) -> dict[str, Any]:
+    return {"outcomes": [{"action_id": action_id, **outcome_body(status, detail)}
+                         for action_id, status, detail in items]}
+
+
+def batch_refusals(answer: Any, items: list[OutcomeItem]) -> dict[str, str]:
+    """The reports of a batch the server refused, by action id, with its reason; an answer
+    that is not one result per report is a ``ProtocolError``."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or len(results) != len(items) or not all(
+            isinstance(r, dict) and r.get("action_id") == item[0]
+            for r, item in zip(results, items, strict=False)):
+        raise ProtocolError("the outcome batch answer does not match the batch sent")
+    return {r["action_id"]: str(r["error"].get("detail") if isinstance(r["error"], dict)
+                                else r["error"])
+            for r in results if r.get("error")}
 
 
 def wait_slice(remaining: float | None, poll: float) -> float:

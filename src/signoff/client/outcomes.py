@@ -10,12 +10,19 @@ report never raises into the caller. The queue is flushed by ``flush_outcomes(ti
 
 A report is removed from the queue only after it was delivered (or given up on), so a flush that
 returns ``True`` means the server has every outcome queued before it.
+
+Reports leave in batches (``POST /v1/outcomes``, one transaction for all): a lone report waits
+up to ``LINGER`` seconds for company unless a flush is waiting. One request per outcome made
+the sender compete with the caller's next proposal for the server's CPU and the audit chain's
+head: on PostgreSQL with two server processes that cost an allowed gated call ~2.7 ms of its
+median (6.9 ms against 4.2 ms with no outcome sent, same run).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import itertools
 import logging
 import threading
 import time
@@ -41,12 +48,20 @@ ATTEMPTS = 4
 BACKOFF = 0.2
 IDLE_SECONDS = 2.0
 EXIT_TIMEOUT = 5.0
+BATCH = 50        # reports per request at most (the server takes up to 100)
+LINGER = 0.02     # seconds a report waits for others to share its request
 
 
-def _given_up(client: Client | AsyncClient, item: Item, exc: Exception) -> None:
-    log.warning("signoff: outcome of %s not reported after %d attempts: %s", item[0], ATTEMPTS,
-                exc)
-    client.shared.note_unreported(*item)
+def _given_up(client: Client | AsyncClient, batch: list[Item], exc: Exception) -> None:
+    for item in batch:
+        log.warning("signoff: outcome of %s not reported after %d attempts: %s", item[0],
+                    ATTEMPTS, exc)
+        client.shared.note_unreported(*item)
+
+
+def _refused(refusals: dict[str, str]) -> None:
+    for action_id, reason in refusals.items():  # e.g. 409: reported meanwhile; not retried
+        log.warning("signoff: outcome of %s refused: %s", action_id, reason)
 
 
 class OutcomeSender:
@@ -57,6 +72,7 @@ class OutcomeSender:
         self._items: deque[Item] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._flushing = 0  # flushes waiting: send at once, no lingering
         _SENDERS.add(self)
 
     def submit(self, action_id: str, status: str, detail: str) -> None:
@@ -75,7 +91,12 @@ class OutcomeSender:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued outcome was sent (or given up on); ``False`` on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._items, timeout)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._items, timeout)
+            finally:
+                self._flushing -= 1
 
     def _run(self) -> None:
         while True:
@@ -85,27 +106,30 @@ class OutcomeSender:
                 if not self._items:
                     self._thread = None  # a later submit starts a new thread
                     return
-                item = self._items[0]
-            self._deliver(item)
+                self._cond.wait_for(lambda: len(self._items) >= BATCH or self._flushing > 0,
+                                    LINGER)
+                batch = list(itertools.islice(self._items, BATCH))
+            self._deliver(batch)
             with self._cond:
-                self._items.popleft()
+                for _ in batch:
+                    self._items.popleft()
                 self._cond.notify_all()
 
-    def _deliver(self, item: Item) -> None:
+    def _deliver(self, batch: list[Item]) -> None:
         for attempt in range(ATTEMPTS):
             try:
-                self._client.send_outcome(*item)
+                _refused(self._client.send_outcomes(batch))
                 return
-            except Unavailable as exc:  # includes OutcomeUnknown: report_outcome reconciled
+            except Unavailable as exc:  # includes OutcomeUnknown: send_outcomes reconciled
                 if attempt + 1 == ATTEMPTS:
-                    _given_up(self._client, item, exc)
+                    _given_up(self._client, batch, exc)
                     return
                 time.sleep(BACKOFF * 2 ** attempt)
-            except SignoffError as exc:  # e.g. 409: reported meanwhile; nothing to retry
-                log.warning("signoff: outcome of %s refused: %s", item[0], exc)
+            except SignoffError as exc:  # the batch itself refused (401, 422): not retried
+                log.warning("signoff: %d outcome(s) refused: %s", len(batch), exc)
                 return
             except Exception:  # never let the sender die with reports still queued
-                log.exception("signoff: outcome of %s could not be sent", item[0])
+                log.exception("signoff: %d outcome(s) could not be sent", len(batch))
                 return
 
 
@@ -122,6 +146,7 @@ class AsyncOutcomeSender:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._flushing = 0
         _ASYNC_SENDERS.add(self)
 
     def submit(self, action_id: str, status: str, detail: str) -> None:
@@ -144,13 +169,17 @@ class AsyncOutcomeSender:
         """Wait until every queued outcome was sent (or given up on); ``False`` on timeout."""
         if not self._items:
             return True
-        self._ensure()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._items:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.002)
-        return True
+        self._flushing += 1
+        try:
+            self._ensure()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._items:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(0.002)
+            return True
+        finally:
+            self._flushing -= 1
 
     async def close(self, timeout: float | None) -> None:
         await self.flush(timeout)
@@ -167,10 +196,13 @@ class AsyncOutcomeSender:
         assert wake is not None
         while True:
             while self._items:
-                item = self._items[0]
-                await self._deliver(item)
-                if self._items and self._items[0] is item:
-                    self._items.popleft()
+                if len(self._items) < BATCH and not self._flushing:
+                    await asyncio.sleep(LINGER)  # let the caller's next reports join
+                batch = list(itertools.islice(self._items, BATCH))
+                await self._deliver(batch)
+                for item in batch:
+                    if self._items and self._items[0] is item:
+                        self._items.popleft()
             wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), IDLE_SECONDS)
@@ -178,21 +210,21 @@ class AsyncOutcomeSender:
                 if not self._items:
                     return
 
-    async def _deliver(self, item: Item) -> None:
+    async def _deliver(self, batch: list[Item]) -> None:
         for attempt in range(ATTEMPTS):
             try:
-                await self._client.send_outcome(*item)
+                _refused(await self._client.send_outcomes(batch))
                 return
             except Unavailable as exc:
                 if attempt + 1 == ATTEMPTS:
-                    _given_up(self._client, item, exc)
+                    _given_up(self._client, batch, exc)
                     return
                 await asyncio.sleep(BACKOFF * 2 ** attempt)
             except SignoffError as exc:
-                log.warning("signoff: outcome of %s refused: %s", item[0], exc)
+                log.warning("signoff: %d outcome(s) refused: %s", len(batch), exc)
                 return
             except Exception:
-                log.exception("signoff: outcome of %s could not be sent", item[0])
+                log.exception("signoff: %d outcome(s) could not be sent", len(batch))
                 return
 
     def drain_blocking(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +21,12 @@ import httpx
 
 from signoff.client.base import (
     JWKS_PATH,
+    OUTCOMES_PATH,
     RETURN_MINIMAL,
+    OutcomeItem,
     Shared,
+    batch_refusals,
+    outcome_batch_body,
     outcome_body,
     proposal_body,
     unverified_action_id,
@@ -272,6 +276,23 @@ class Client:
         except OutcomeUnknown:
             if self.get(action_id).outcome is None:
                 self._send("POST", path, json=body, retry=Retry.UNSENT, headers=RETURN_MINIMAL)
+
+    def send_outcomes(self, items: Sequence[OutcomeItem]) -> dict[str, str]:
+        """Report many outcomes in one request and one transaction (the background sender's
+        call); returns the refused ones by action id with the reason. A lost answer is
+        reconciled per action, as in :meth:`report_outcome`: only those without an outcome
+        are sent again."""
+        batch = list(items)
+        try:
+            answer = self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
+                                retry=Retry.UNSENT)
+        except OutcomeUnknown:
+            batch = [item for item in batch if self.get(item[0]).outcome is None]
+            if not batch:
+                return {}
+            answer = self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
+                                retry=Retry.UNSENT)
+        return batch_refusals(answer, batch)
 
     def report_outcome_later(self, action_id: str, status: str, detail: str = "") -> None:
         """Queue an outcome for the background sender; never raises a network error."""

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from signoff.domain.identities import Principal, Role, Workflow
 from signoff.errors import Forbidden, SignoffError
 from signoff.services.context import ServiceContext
 from signoff.services.ports import UnitOfWork
 
-__all__ = ["forbid", "is_admin", "may_manage_workflow", "require_human", "require_role"]
+__all__ = ["forbid", "is_admin", "may_manage_workflow", "refusal_event", "require_human",
+           "require_role"]
+
+
+def refusal_event(ctx: ServiceContext, principal: Principal, what: str, *,
+                  action_id: str | None = None, workflow: str | None = None,
+                  code: str = Forbidden.code, event_type: str = "access.denied",
+                  **extra: object) -> Any:
+    """The audit event of a refusal (``forbid`` records it; a batch records it beside the
+    work it keeps)."""
+    return ctx.event(event_type, principal, action_id=action_id, workflow=workflow,
+                     agent_id=principal.id if principal.is_agent else None,
+                     data={"reason": what, "code": code,
+                           **{k: v if isinstance(v, int | float | bool) else str(v)
+                              for k, v in extra.items()}})
 
 
 def forbid(ctx: ServiceContext, principal: Principal, what: str, *,
@@ -19,11 +35,8 @@ def forbid(ctx: ServiceContext, principal: Principal, what: str, *,
     Pass the caller's open unit of work: its changes are discarded and only the refusal is
     committed (opening a second writer beside an open SQLite write transaction would deadlock).
     """
-    event = ctx.event(event_type, principal, action_id=action_id, workflow=workflow,
-                      agent_id=principal.id if principal.is_agent else None,
-                      data={"reason": what, "code": error.code,
-                            **{k: v if isinstance(v, int | float | bool) else str(v)
-                               for k, v in extra.items()}})
+    event = refusal_event(ctx, principal, what, action_id=action_id, workflow=workflow,
+                          code=error.code, event_type=event_type, **extra)
     if uow is not None:
         uow.record_refusal(event)
     else:

@@ -10,12 +10,12 @@ from signoff.domain.actions import Action, ActionStatus
 from signoff.domain.grants import Grant, build_claims
 from signoff.domain.identities import AgentStatus, Principal, Role
 from signoff.domain.policy import Mode
-from signoff.errors import AlreadyRedeemed, Conflict, GrantRefused, InvalidRequest, NotFound
+from signoff.errors import AlreadyRedeemed, GrantRefused, InvalidRequest
 from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext
 from signoff.services.elevations import in_scope
 
-__all__ = ["issue_grant", "lapse", "redeem_grant", "report_outcome"]
+__all__ = ["issue_grant", "lapse", "redeem_grant"]
 
 
 def issue_grant(ctx: ServiceContext, uow: Any, action: Action, principal: Principal | str,
@@ -126,33 +126,3 @@ def redeem_grant(ctx: ServiceContext, principal: Principal, *, token: str, diges
         uow.commit()
     return {"action_id": action.id, "jti": grant.jti, "status": ActionStatus.EXECUTING.value,
             "redeemed_at": now}
-
-
-def report_outcome(ctx: ServiceContext, principal: Principal, action_id: str, *, status: str,
-                   detail: str) -> None:
-    if status not in ("succeeded", "failed"):
-        raise InvalidRequest("status must be 'succeeded' or 'failed'", field="status")
-    with ctx.uow() as uow:
-        found = uow.actions.get_with_grant(action_id, for_update=True)
-        if found is None:
-            raise NotFound(f"no action {action_id}")
-        action, grant = found
-        redeemer = grant.redeemed_by if grant is not None else None
-        allowed = (principal.is_agent and principal.id == action.agent_id) or \
-            principal.has(Role.ADMIN) or redeemer == principal.actor
-        if not allowed:
-            raise forbid(ctx, principal, "only the agent or the executor may report the outcome",
-                         uow=uow, action_id=action_id)
-        if action.status is not ActionStatus.EXECUTING:
-            raise Conflict(f"the action is {action.status}; an outcome follows a redeemed grant",
-                           status_now=action.status.value)
-        now = ctx.now()
-        uow.outcomes.add(action_id=action_id, status=status, detail=detail,
-                         reported_by=principal.actor, at=now)
-        action.status = ActionStatus(status)
-        uow.actions.save(action)
-        uow.record(ctx.event("action.outcome", principal, action_id=action_id,
-                             agent_id=action.agent_id, workflow=action.workflow,
-                             data={"status": status, "detail": detail}))
-        uow.wake(action_id)
-        uow.commit()

@@ -8,7 +8,8 @@ import pytest
 from signoff.domain.actions import ActionStatus
 from signoff.errors import AlreadyRedeemed, Conflict, Forbidden, GrantRefused
 from signoff.services import identities, stopping, workflows
-from signoff.services.grants import redeem_grant, report_outcome
+from signoff.services.grants import redeem_grant
+from signoff.services.outcomes import report_outcome
 from signoff.services.reviews import review_action
 from signoff.services.sweeper import sweep
 from tests.conftest import ADMIN

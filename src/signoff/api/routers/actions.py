@@ -14,6 +14,7 @@ from signoff.api.responses import json_body, json_response, parse_body
 from signoff.api.schemas import (
     ActionCreate,
     CancelBody,
+    OutcomeBatch,
     OutcomeCreate,
     PostReviewCreate,
     RedeemBody,
@@ -21,7 +22,7 @@ from signoff.api.schemas import (
 )
 from signoff.domain.identities import Principal
 from signoff.errors import InvalidRequest
-from signoff.services import actions, grants, queries, reviews
+from signoff.services import actions, grants, outcomes, queries, reviews
 
 router = APIRouter(tags=["actions"])
 Caller = Annotated[Principal, Depends(principal_of)]
@@ -139,7 +140,7 @@ async def outcome(action_id: str, body: OutcomeCreate, request: Request) -> Resp
 def _outcome(request: Request, action_id: str, body: OutcomeCreate) -> Response:
     ctx = app_of(request).ctx
     principal = principal_of(request)
-    grants.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
+    outcomes.report_outcome(ctx, principal, action_id, status=body.status, detail=body.detail)
     if "return=minimal" in request.headers.get("prefer", ""):
         # RFC 7240: the SDK's background sender needs no record back, and building it was
         # more than half of this request's cost.
@@ -148,6 +149,20 @@ def _outcome(request: Request, action_id: str, body: OutcomeCreate) -> Response:
         return response
     return json_response(queries.action_status(ctx, principal, action_id,
                                                always_record=True)[1] or {})
+
+
+@router.post("/v1/outcomes", response_model=None)
+async def outcome_batch(body: OutcomeBatch, request: Request) -> Response:
+    """Many outcome reports in one transaction; 200 with one result per report, in order (a
+    refused report carries ``error``, a problem, and changes nothing; the others commit)."""
+    return await _write(request, _outcome_batch, request, body)
+
+
+def _outcome_batch(request: Request, body: OutcomeBatch) -> Response:
+    results = outcomes.report_outcomes(
+        app_of(request).ctx, principal_of(request),
+        [(o.action_id, o.status, o.detail) for o in body.outcomes])
+    return json_response({"results": results})
 
 
 @router.post("/v1/grants/redeem", response_model=None)

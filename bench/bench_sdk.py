@@ -152,6 +152,9 @@ def bench_intrinsic(calls: int) -> dict[str, float]:
             return httpx.Response(200, json={"action_id": "act_1", "jti": "j",
                                              "status": "executing", "redeemed_at": None})
         body = json.loads(request.content)
+        if path == "/v1/outcomes":  # the background sender's batches
+            return httpx.Response(200, json={"results": [
+                {"action_id": o["action_id"], "status": o["status"]} for o in body["outcomes"]]})
         if path.endswith("/outcome"):
             return httpx.Response(200, json={**record, "status": body["status"]})
         digest = compute_digest(body["workflow"], body["kind"], body["target"], body["params"])

@@ -111,3 +111,24 @@ def test_an_answer_that_does_not_match_the_batch_is_a_protocol_error(answer: Any
     with pytest.raises(ProtocolError, match="does not match"):
         client.send_outcomes([("act_1", "succeeded", "")])
     client.close()
+
+
+def test_a_server_without_the_batch_endpoint_gets_one_request_per_report() -> None:
+    seen: list[str] = []
+
+    def older_server(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/v1/outcomes":
+            return httpx.Response(404, json={"code": "not_found", "status": 404,
+                                             "title": "not found", "detail": "Not Found"},
+                                  headers={"content-type": "application/problem+json"})
+        if request.url.path == "/v1/actions/act_2/outcome":
+            return httpx.Response(409, json={"code": "conflict", "detail": "already reported"})
+        return httpx.Response(200, json={"id": "act_1", "status": "succeeded"})
+
+    client = Client("http://signoff.test", "t", retry=FAST,
+                    transport=httpx.MockTransport(older_server))
+    refused = client.send_outcomes([("act_1", "succeeded", ""), ("act_2", "failed", "")])
+    assert seen == ["/v1/outcomes", "/v1/actions/act_1/outcome", "/v1/actions/act_2/outcome"]
+    assert refused == {"act_2": "already reported"}
+    client.close()

@@ -49,7 +49,7 @@ from signoff.client.transport import (
     transport_error,
 )
 from signoff.client.verify import GrantVerifier
-from signoff.errors import ProtocolError, SignoffError, Unavailable
+from signoff.errors import NotFound, ProtocolError, SignoffError, Unavailable
 
 if TYPE_CHECKING:
     from signoff.client.gate import Gate
@@ -284,12 +284,25 @@ class AsyncClient:
                 await self._send("POST", path, json=body, retry=Retry.UNSENT,
                                  headers=RETURN_MINIMAL)
 
+    async def _send_each(self, batch: list[OutcomeItem]) -> dict[str, str]:
+        refused: dict[str, str] = {}
+        for item in batch:
+            try:
+                await self.send_outcome(*item)
+            except Unavailable:
+                raise
+            except SignoffError as exc:
+                refused[item[0]] = str(exc)
+        return refused
+
     async def send_outcomes(self, items: Sequence[OutcomeItem]) -> dict[str, str]:
         """Many outcomes in one request (see ``Client.send_outcomes``)."""
         batch = list(items)
         try:
             answer = await self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
                                       retry=Retry.UNSENT)
+        except NotFound:  # a server older than the batch endpoint: one request per report
+            return await self._send_each(batch)
         except OutcomeUnknown:
             batch = [item for item in batch if (await self.get(item[0])).outcome is None]
             if not batch:

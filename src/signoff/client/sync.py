@@ -48,7 +48,7 @@ from signoff.client.transport import (
     transport_error,
 )
 from signoff.client.verify import GrantVerifier
-from signoff.errors import ProtocolError, SignoffError, Unavailable
+from signoff.errors import NotFound, ProtocolError, SignoffError, Unavailable
 
 if TYPE_CHECKING:
     from signoff.client.aio import AsyncClient
@@ -277,6 +277,17 @@ class Client:
             if self.get(action_id).outcome is None:
                 self._send("POST", path, json=body, retry=Retry.UNSENT, headers=RETURN_MINIMAL)
 
+    def _send_each(self, batch: list[OutcomeItem]) -> dict[str, str]:
+        refused: dict[str, str] = {}
+        for item in batch:
+            try:
+                self.send_outcome(*item)
+            except Unavailable:
+                raise
+            except SignoffError as exc:
+                refused[item[0]] = str(exc)
+        return refused
+
     def send_outcomes(self, items: Sequence[OutcomeItem]) -> dict[str, str]:
         """Report many outcomes in one request and one transaction (the background sender's
         call); returns the refused ones by action id with the reason. A lost answer is
@@ -286,6 +297,8 @@ class Client:
         try:
             answer = self._send("POST", OUTCOMES_PATH, json=outcome_batch_body(batch),
                                 retry=Retry.UNSENT)
+        except NotFound:  # a server older than the batch endpoint: one request per report
+            return self._send_each(batch)
         except OutcomeUnknown:
             batch = [item for item in batch if self.get(item[0]).outcome is None]
             if not batch:

@@ -24,6 +24,7 @@ from signoff.config import Settings
 from signoff.services.context import Limits, ServiceContext, SystemClock
 from signoff.services.delivery import DeliveryOptions
 from signoff.services.ports import Notifier
+from signoff.services.tokens import TokenCache
 
 __all__ = ["Signoff", "build"]
 
@@ -89,7 +90,8 @@ def build(settings: Settings, *, migrate: bool = False, clock: Any = None,
         limits=Limits(max_params_bytes=settings.max_params_bytes,
                       max_params_depth=settings.max_params_depth,
                       max_text_chars=settings.max_text_chars),
-        password_hasher=Argon2PasswordHasher(), notify_pending=settings.notify_pending)
+        password_hasher=Argon2PasswordHasher(), notify_pending=settings.notify_pending,
+        token_cache=TokenCache())
     listener: PostgresWakeupListener | SqliteWakeupPoller | None = None
     if engine.dialect.name == "postgresql":
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

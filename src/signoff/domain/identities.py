@@ -121,6 +121,9 @@ class Principal:
     roles: frozenset[str] = frozenset()
     name: str = ""
     auth_method: str = "token"
+    # Set only on an agent served from a process's token cache (the proposal path): the unit
+    # of work that acts for it confirms, in its own first read, that this token still stands.
+    unconfirmed_token_id: str | None = None
 
     @property
     def actor(self) -> str:

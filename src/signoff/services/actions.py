@@ -39,6 +39,7 @@ from signoff.services.grants import issue_grant
 from signoff.services.outbox import approvers_to_tell, enqueue
 from signoff.services.ports import DuplicateIdempotencyKey, ProposalSubjects
 from signoff.services.stopping import cancel_pending
+from signoff.services.tokens import confirm_token
 
 __all__ = ["cancel_action", "check_action", "may_read", "submit_action", "validate_request"]
 
@@ -213,7 +214,11 @@ def _admit(uow: Any, principal: Principal, request: ActionRequest, now: Any
     Shared by proposals (which record the refusal) and checks (which report it), so a check
     never answers differently from the proposal it stands for. The agent, the workflow and
     both owners are read in one statement (this runs on every proposal)."""
-    subjects = uow.agents.proposal_subjects(principal.id, request.workflow)
+    subjects = uow.agents.proposal_subjects(principal.id, request.workflow,
+                                            token_id=principal.unconfirmed_token_id)
+    if principal.unconfirmed_token_id is not None:
+        confirm_token(principal, subjects.agent if subjects else None,
+                      subjects.token if subjects else None)
     if subjects is None or subjects.agent.status is AgentStatus.SUSPENDED:
         return _Refusal("agent.suspended", "this agent is suspended", AgentSuspended)
     if not may_propose(uow, subjects.agent, request, now):

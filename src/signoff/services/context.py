@@ -66,6 +66,8 @@ class ServiceContext:
     # Write an "awaiting your decision" notification for each eligible approver of a new
     # pending action (flags and escalations are always written).
     notify_pending: bool = True
+    # services.tokens.TokenCache: agents recently authenticated, for the proposal path only
+    token_cache: Any = None
 
     def now(self) -> datetime:
         return self.clock.now()  # type: ignore[no-any-return]

@@ -95,16 +95,19 @@ class SqlAgentRepository(Repository):
         row = self._one(t.agents, "name", name)
         return _agent(row) if row else None
 
-    def proposal_subjects(self, agent_id: str, workflow: str) -> ProposalSubjects | None:
-        """The agent, the workflow it proposes in and both their owners, in one statement."""
+    def proposal_subjects(self, agent_id: str, workflow: str, *, token_id: str | None = None
+                          ) -> ProposalSubjects | None:
+        """The agent, the workflow it proposes in and both their owners (and, given its id,
+        the caller's token), in one statement."""
         found = _subjects(self.conn.dialect).first_parts(
-            self.conn, {"agent": agent_id, "workflow": workflow})
+            self.conn, {"agent": agent_id, "workflow": workflow, "token": token_id})
         if found is None:
             return None
-        agent, wf, owner, agent_owner = found
+        agent, wf, owner, agent_owner, token = found
         return ProposalSubjects(agent=_agent(agent), workflow=_workflow(wf) if wf else None,
                                 owner=_human(owner) if owner else None,
-                                agent_owner=_human(agent_owner) if agent_owner else None)
+                                agent_owner=_human(agent_owner) if agent_owner else None,
+                                token=_token(token) if token else None)
 
     def list(self, *, owner_id: str | None = None) -> list[Agent]:
         stmt = sa.select(t.agents).order_by(t.agents.c.name)
@@ -123,17 +126,20 @@ _WF_OWNER, _AGENT_OWNER = t.users.alias("wf_owner"), t.users.alias("agent_owner"
 
 def _subjects(dialect: sa.Dialect) -> JoinedSelect:
     owner, agent_owner = _WF_OWNER, _AGENT_OWNER
+    tok = t.api_tokens
 
     def build(columns: list[Any]) -> Any:
         joined = t.agents.outerjoin(t.workflows, t.workflows.c.name == sa.bindparam("workflow")) \
             .outerjoin(owner, owner.c.id == t.workflows.c.owner_id) \
-            .outerjoin(agent_owner, agent_owner.c.id == t.agents.c.owner_id)
+            .outerjoin(agent_owner, agent_owner.c.id == t.agents.c.owner_id) \
+            .outerjoin(tok, tok.c.id == sa.bindparam("token"))  # NULL: no row, no cost
         return sa.select(*columns).select_from(joined).where(
             t.agents.c.id == sa.bindparam("agent"))
 
     return joined_select("proposal_subjects", dialect, build,
-                         [t.agents, t.workflows, owner, agent_owner],
-                         {"agent": t.agents.c.id.type, "workflow": t.workflows.c.name.type})
+                         [t.agents, t.workflows, owner, agent_owner, tok],
+                         {"agent": t.agents.c.id.type, "workflow": t.workflows.c.name.type,
+                          "token": tok.c.id.type})
 
 
 def _agent(row: Any) -> Agent:

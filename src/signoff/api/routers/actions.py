@@ -30,7 +30,7 @@ Caller = Annotated[Principal, Depends(principal_of)]
 
 def _propose(request: Request, body: ActionCreate, idempotency_key: str | None) -> Response:
     ctx = app_of(request).ctx
-    principal = principal_of(request)
+    principal = principal_of(request, for_proposal=True)  # the token is confirmed in the unit
     action, created = actions.submit_action(ctx, principal, body.to_request(idempotency_key),
                                             redeem=body.redeem)
     if created:

@@ -51,8 +51,9 @@ class _Conn:
             pass
 
 
-def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float | None,
-                                               float | None]:
+def request_timeouts(request: httpx.Request) -> tuple[float | None, float | None, float | None,
+                                                     float | None]:
+    """httpx's per-phase timeouts of a request: connect, read, write, pool (both transports)."""
     t: dict[str, Any] = request.extensions.get("timeout", {})
     return t.get("connect"), t.get("read"), t.get("write"), t.get("pool")
 
@@ -122,7 +123,7 @@ class AsyncHTTP11Transport(httpx.AsyncBaseTransport):
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported scheme {scheme!r}")
         key = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
-        connect_t, read_t, write_t, pool_t = _timeouts(request)
+        connect_t, read_t, write_t, pool_t = request_timeouts(request)
         loop = asyncio.get_running_loop()
         body = await request.aread()
         head = self._head(request, body)

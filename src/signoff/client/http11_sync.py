@@ -47,6 +47,8 @@ from typing import Any
 
 import httpx
 
+from signoff.client.http11 import request_timeouts
+
 __all__ = ["HTTP11Transport"]
 
 _Key = tuple[str, str, int]
@@ -113,12 +115,6 @@ class _Conn:
             self.http.close()
         except OSError:  # closing a broken TLS socket can fail; it is gone either way
             pass
-
-
-def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float | None,
-                                               float | None]:
-    t: dict[str, Any] = request.extensions.get("timeout", {})
-    return t.get("connect"), t.get("read"), t.get("write"), t.get("pool")
 
 
 class HTTP11Transport(httpx.BaseTransport):
@@ -204,7 +200,7 @@ class HTTP11Transport(httpx.BaseTransport):
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported scheme {scheme!r}")
         key = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
-        connect_t, read_t, write_t, pool_t = _timeouts(request)
+        connect_t, read_t, write_t, pool_t = request_timeouts(request)
         body = request.read()
         self._acquire(pool_t)
         try:

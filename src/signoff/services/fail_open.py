@@ -24,6 +24,7 @@ from signoff.errors import Conflict, InvalidRequest
 from signoff.services.actions import validate_request
 from signoff.services.authz import forbid
 from signoff.services.context import ServiceContext, new_id
+from signoff.services.outcomes import record_outcome
 
 __all__ = ["FailOpenReport", "record_fail_open"]
 
@@ -170,14 +171,7 @@ def _repeat(ctx: ServiceContext, uow: Any, principal: Principal, first: Action,
         if first.status is ActionStatus.EXECUTING and report.outcome is not None:
             status = report.outcome["status"]
             detail = str(report.outcome.get("detail", ""))[:2000]
-            uow.outcomes.add(action_id=first.id, status=status, detail=detail,
-                             reported_by=principal.actor, at=ctx.now())
-            first.status = ActionStatus(status)
-            uow.actions.save(first)
-            uow.record(ctx.event("action.outcome", principal, action_id=first.id,
-                                 agent_id=first.agent_id, workflow=first.workflow,
-                                 data={"status": status, "detail": detail, "fail_open": True}))
-            uow.wake(first.id)
+            record_outcome(ctx, uow, principal, first, status, detail, fail_open=True)
         return
     if any(e["type"] == "action.fail_open" for e in uow.audit.events(action_id=first.id)):
         return

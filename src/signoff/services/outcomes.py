@@ -21,7 +21,8 @@ from signoff.errors import Conflict, Forbidden, InvalidRequest, NotFound, Signof
 from signoff.services.authz import forbid, refusal_event
 from signoff.services.context import ServiceContext
 
-__all__ = ["MAX_BATCH", "OUTCOME_STATUSES", "report_outcome", "report_outcomes"]
+__all__ = ["MAX_BATCH", "OUTCOME_STATUSES", "record_outcome", "report_outcome",
+           "report_outcomes"]
 
 OUTCOME_STATUSES = ("succeeded", "failed")
 MAX_BATCH = 100
@@ -44,15 +45,17 @@ def _not_executing(action: Action) -> Conflict:
                     status_now=action.status.value)
 
 
-def _apply(ctx: ServiceContext, uow: Any, principal: Principal, action: Action, status: str,
-           detail: str) -> None:
+def record_outcome(ctx: ServiceContext, uow: Any, principal: Principal, action: Action,
+                   status: str, detail: str, **data: Any) -> None:
+    """Close an executing action in ``uow`` with its outcome, on record (``data`` joins the
+    event's data: a fail-open run says so)."""
     uow.outcomes.add(action_id=action.id, status=status, detail=detail,
                      reported_by=principal.actor, at=ctx.now())
     action.status = ActionStatus(status)
     uow.actions.save(action)
     uow.record(ctx.event("action.outcome", principal, action_id=action.id,
                          agent_id=action.agent_id, workflow=action.workflow,
-                         data={"status": status, "detail": detail}))
+                         data={"status": status, "detail": detail, **data}))
     uow.wake(action.id)
 
 
@@ -68,7 +71,7 @@ def report_outcome(ctx: ServiceContext, principal: Principal, action_id: str, *,
             raise forbid(ctx, principal, _NOT_YOURS, uow=uow, action_id=action_id)
         if action.status is not ActionStatus.EXECUTING:
             raise _not_executing(action)
-        _apply(ctx, uow, principal, action, status, detail)
+        record_outcome(ctx, uow, principal, action, status, detail)
         uow.commit()
 
 
@@ -104,7 +107,7 @@ def report_outcomes(ctx: ServiceContext, principal: Principal,
             elif found[0].status is not ActionStatus.EXECUTING:
                 result["error"] = _problem(_not_executing(found[0]))
             else:
-                _apply(ctx, uow, principal, found[0], status, detail)
+                record_outcome(ctx, uow, principal, found[0], status, detail)
             results[action_id] = result
         uow.commit()
     return [results[action_id] for action_id in ids]

@@ -187,7 +187,7 @@ def test_sign_in_over_starttls_with_a_verified_certificate(
 
     from signoff.adapters.notify import SmtpNotifier
     from signoff.config import parse_smtp_url
-    from tests.integration.notify.peers import self_signed
+    from tests.certs import self_signed
 
     cert, key = self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -181,10 +181,13 @@ class Signoff:
     def __init__(self) -> None:
         self.key = KeyPair()
         self.outcomes: list[Request] = []
+        self.requests = 0
         self.lock = threading.Lock()
 
     def __call__(self, peer: Peer) -> None:
         while (req := peer.read_request()) is not None:
+            with self.lock:
+                self.requests += 1
             path = req.line.split(b" ")[1].decode()
             if path == "/.well-known/jwks.json":
                 body: dict[str, Any] = self.key.jwks()
@@ -220,8 +223,10 @@ def test_gated_calls_and_the_outcome_sender_share_the_pool() -> None:
         assert [draft(n) for n in range(30)] == [n * 2 for n in range(30)]
         assert client.flush_outcomes(5)
         client.close()
-        # The caller's thread and the sender's thread never needed more than two at once.
-        assert 1 <= len(srv.connections) <= 2
+        # The caller's thread and the sender's thread never needed more than two at once, and
+        # every request after the first on each rode an open connection.
+        assert signoff.requests == 1 + 30 + len(signoff.outcomes)  # JWKS, proposals, batches
+        assert len(srv.connections) <= 2
         assert all(peer.hung_up.wait(2) for peer in srv.connections)  # closed by close()
     assert all(r.line == b"POST /v1/outcomes HTTP/1.1" for r in signoff.outcomes)
     reported = sorted(int(o["action_id"].removeprefix("act_")) for r in signoff.outcomes

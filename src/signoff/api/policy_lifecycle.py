@@ -46,12 +46,19 @@ async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
     def on_sighup() -> None:
         loop.run_in_executor(None, _reload_from_signal, signoff)
 
+    sighup = getattr(signal, "SIGHUP", None)  # absent on Windows
     try:
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
-    except (RuntimeError, NotImplementedError, ValueError, AttributeError):
+        if sighup is None:
+            raise NotImplementedError("this platform has no SIGHUP")
+        loop.add_signal_handler(sighup, on_sighup)
+    except (RuntimeError, NotImplementedError, ValueError) as exc:
+        # Not the main thread (an embedding app, the test client) or no signals here: reloads
+        # still work through POST /v1/policy/reload, so say so rather than fail to start.
+        log.info("policy: no SIGHUP reload in this process (%s); use POST /v1/policy/reload",
+                 exc)
         return lambda: None
 
     def undo() -> None:
         with contextlib.suppress(RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGHUP)
+            loop.remove_signal_handler(sighup)
     return undo

@@ -27,6 +27,7 @@ from signoff.client.base import (
     OutcomeItem,
     Shared,
     batch_refusals,
+    direct_request,
     outcome_batch_body,
     outcome_body,
     proposal_body,
@@ -147,15 +148,8 @@ class AsyncClient:
         if direct is None or hooks["request"] or hooks["response"]:
             return await self._http.request(method, path, json=json, params=params,
                                             timeout=timeout, headers=headers)
-        if timeout is httpx.USE_CLIENT_DEFAULT:
-            timeout = self._http.timeout
-        merged = self._http.headers
-        if headers:
-            merged = httpx.Headers(merged)
-            merged.update(headers)
-        request = httpx.Request(method, self.base_url + path, params=params, json=json,
-                                headers=merged,
-                                extensions={"timeout": timeout.as_dict()})
+        request = direct_request(self._http, self.base_url + path, method, json, params,
+                                 timeout, headers)
         response = await direct.handle_async_request(request)
         await response.aread()
         return response

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from signoff.client.failopen import FailOpenJournal, TierMemory
 from signoff.client.models import ActionRecord
 from signoff.client.proposal import Impact, InputRef, build_proposal
@@ -93,6 +95,22 @@ def outcome_body(status: str, detail: str) -> dict[str, str]:
     if status not in OUTCOMES:
         raise InvalidRequest(f"outcome status must be one of {OUTCOMES}", field="status")
     return {"status": status, "detail": str(detail)[:2000]}
+
+
+def direct_request(http: httpx.Client | httpx.AsyncClient, url: str, method: str, json: Any,
+                   params: Mapping[str, Any] | None, timeout: Any,
+                   headers: Mapping[str, str] | None) -> httpx.Request:
+    """The request ``http`` would build, for handing straight to the SDK's own transport
+    (``Client`` and ``AsyncClient`` skip httpx's client pipeline: no auth flow, redirects or
+    cookies, none of which the SDK uses)."""
+    if timeout is httpx.USE_CLIENT_DEFAULT:
+        timeout = http.timeout
+    merged = http.headers
+    if headers:
+        merged = httpx.Headers(merged)
+        merged.update(headers)
+    return httpx.Request(method, url, params=params, json=json, headers=merged,
+                         extensions={"timeout": timeout.as_dict()})
 
 
 OUTCOMES_PATH = "/v1/outcomes"

@@ -6,13 +6,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from signoff.domain.audit import AuditEvent
 from signoff.domain.grants import Signer
 from signoff.domain.identities import Principal
 from signoff.domain.policy import PolicyEvaluator
 from signoff.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # tokens imports this module
+    from signoff.services.tokens import TokenCache
 
 __all__ = ["Limits", "PolicySource", "ReloadOutcome", "ServiceContext", "SystemClock", "new_id"]
 
@@ -66,8 +69,8 @@ class ServiceContext:
     # Write an "awaiting your decision" notification for each eligible approver of a new
     # pending action (flags and escalations are always written).
     notify_pending: bool = True
-    # services.tokens.TokenCache: agents recently authenticated, for the proposal path only
-    token_cache: Any = None
+    # Agents recently authenticated, for the proposal path only (None: always look up).
+    token_cache: TokenCache | None = None
 
     def now(self) -> datetime:
         return self.clock.now()  # type: ignore[no-any-return]

@@ -84,7 +84,9 @@ def deliver_due(ctx: ServiceContext, notifiers: Sequence[Notifier], options: Del
         ids = {n.recipient_id for n in claimed} | {str(n.data.get("by")) for n in claimed
                                                    if n.data.get("by")}
         people = uow.humans.many(sorted(ids))
-        actions = {a: uow.actions.get(a) for a in sorted({n.action_id for n in claimed})}
+        wanted = sorted({n.action_id for n in claimed})
+        actions = {a.id: a for a in uow.actions.list(ids=wanted, limit=len(wanted))} \
+            if wanted else {}
         uow.commit()
     report.claimed = len(claimed)
     for n in claimed:

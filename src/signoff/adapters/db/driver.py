@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from signoff.adapters.db.pg_wire import PgWire, numbered_placeholders
 from signoff.adapters.db.write_behind import WRITE_BEHIND, WriteBehind, constraint_of
 
 __all__ = ["DriverStatement", "JoinedSelect", "insert_statement", "insert_unless_statement",
@@ -32,10 +33,16 @@ class DriverStatement:
     def __init__(self, stmt: Any, dialect: sa.Dialect, binds: dict[str, sa.types.TypeEngine[Any]],
                  selected: Sequence[sa.ColumnElement[Any]] = ()) -> None:
         compiled = stmt.compile(dialect=dialect)
-        self.sql = compiled.string
         self._dialect = dialect
-        self._positional = bool(compiled.positional)
-        names = list(compiled.positiontup or []) if self._positional else list(binds)
+        self._pg = dialect.name == "postgresql"
+        self.sql: Any
+        if self._pg:  # numbered placeholders for libpq (pg_wire.py), values in their order
+            self.sql, names = numbered_placeholders(compiled.string)
+            self._positional = True
+        else:
+            self.sql = compiled.string
+            self._positional = bool(compiled.positional)
+            names = list(compiled.positiontup or []) if self._positional else list(binds)
         missing = [n for n in names if n not in binds]
         if missing:
             raise ValueError(f"no type for bind parameters {missing}")
@@ -63,6 +70,15 @@ class DriverStatement:
             raise sa.exc.DBAPIError.instance(self.sql, params, exc,
                                              self._dialect.loaded_dbapi.Error) from exc
 
+    def _exchange(self, conn: sa.Connection, flight: list[tuple[Any, Any]]) -> list[Any]:
+        """PostgreSQL outside a writing unit (a read-only unit, a bare connection): the
+        statements now, in one round trip."""
+        try:
+            return PgWire.of(conn).exchange(flight)
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(self.sql.decode(), flight[-1][1], exc,
+                                             self._dialect.loaded_dbapi.Error) from exc
+
     def execute(self, conn: sa.Connection, values: dict[str, Any], *,
                 conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
         """Run a statement that returns nothing; in a PostgreSQL writing unit it waits to go
@@ -73,7 +89,10 @@ class DriverStatement:
             behind.defer(self.sql, self.params(values), conflict=conflict)
             return
         try:
-            self._cursor(conn, self.params(values)).close()
+            if self._pg:
+                self._exchange(conn, [(self.sql, self.params(values))])
+            else:
+                self._cursor(conn, self.params(values)).close()
         except sa.exc.IntegrityError as exc:
             if conflict is not None and constraint_of(exc.orig) == conflict[0]:
                 raise conflict[1]() from exc
@@ -84,20 +103,23 @@ class DriverStatement:
         if behind is not None:
             for row in rows:
                 behind.defer(self.sql, self.params(row))
-            return
-        self._cursor(conn, [self.params(r) for r in rows], many=True).close()
+        elif self._pg:
+            self._exchange(conn, [(self.sql, self.params(r)) for r in rows])
+        else:
+            self._cursor(conn, [self.params(r) for r in rows], many=True).close()
 
     def first(self, conn: sa.Connection, values: dict[str, Any]) -> Any:
-        behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
-        if behind is not None and len(behind):
-            rows = behind.fetch(self.sql, self.params(values))
-            raw = rows[0] if rows else None
-        else:
-            cursor = self._cursor(conn, self.params(values))
-            try:
-                raw = cursor.fetchone()
-            finally:
-                cursor.close()
+        if self._pg:
+            behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
+            params = self.params(values)
+            rows = behind.fetch(self.sql, params) if behind is not None else \
+                self._exchange(conn, [(self.sql, params)])[0]
+            return self.row(rows[0] if rows else None)
+        cursor = self._cursor(conn, self.params(values))
+        try:
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
         return self.row(raw)
 
     def row(self, raw: Any) -> Any:

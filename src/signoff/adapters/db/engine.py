@@ -83,7 +83,8 @@ PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def _tune_postgres(engine: sa.Engine) -> None:
-    """Check connections that sat idle, and let writes wait for the next statement.
+    """Check connections that sat idle, let writes wait for the next statement, and keep the
+    hot statements prepared.
 
     ``pool_pre_ping`` pinged on every checkout: a round trip per unit of work (three per
     gated call) to learn that a connection used a millisecond ago still works. A connection
@@ -91,6 +92,12 @@ def _tune_postgres(engine: sa.Engine) -> None:
     are pinged; one that fails is replaced before anyone sees it. A connection that breaks in
     use is invalidated by SQLAlchemy, or by the driver path (``driver.py``).
     """
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # The hot statements are prepared by pg_wire.py. psycopg's own preparing would send
+        # DEALLOCATE ALL after every rollback, which drops those too.
+        dbapi_conn.prepare_threshold = None
+
     @sa.event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()

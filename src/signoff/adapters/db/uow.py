@@ -197,7 +197,8 @@ class SqlUnitOfWork:
         if self._behind is not None:
             # PostgreSQL: the waiting writes, the sealed events, NOTIFY and COMMIT in at most
             # two round trips (see write_behind.py).
-            self._behind.commit(self._seal_pipelined if self._events else None,
+            conn = self._conn
+            self._behind.commit((lambda: self._seal(conn)) if self._events else None,
                                 [(WAKE_CHANNEL, a) for a in dict.fromkeys(self._wake)])
         elif self._events:
             self._seal(self._conn)
@@ -218,23 +219,15 @@ class SqlUnitOfWork:
         self._events, self._wake = [], []
 
     def _seal(self, conn: sa.Connection) -> None:
+        """Lock the head, then write the events after it and move it. On PostgreSQL the head's
+        read is the one answer the seal waits for; the writes wait for the commit's flight."""
         dialect = conn.dialect
-        head = select_statement(t.audit_head, "id", dialect).first(conn, {"key": 1})
+        head = select_statement(t.audit_head, "id", dialect, for_update=True).first(
+            conn, {"key": 1})
         seq, last, rows = self._sealed_rows(head.seq, head.hash)
         insert_statement(t.audit_events, _EVENT_COLUMNS, dialect).execute_many(conn, rows)
         update_statement(t.audit_head, "id", ("seq", "hash"), dialect).execute(
             conn, {"_key": 1, "seq": seq, "hash": last})
-
-    def _seal_pipelined(self, behind: WriteBehind) -> None:
-        """PostgreSQL: lock the head (the one answer the seal waits for), then queue the rest."""
-        dialect = self.connection.dialect
-        read = select_statement(t.audit_head, "id", dialect, for_update=True)
-        head = read.row(behind.fetch_in_pipeline(read.sql, read.params({"key": 1}))[0])
-        seq, last, rows = self._sealed_rows(head.seq, head.hash)
-        insert = insert_statement(t.audit_events, _EVENT_COLUMNS, dialect)
-        behind.queue(insert.sql, [insert.params(r) for r in rows], many=True)
-        update = update_statement(t.audit_head, "id", ("seq", "hash"), dialect)
-        behind.queue(update.sql, update.params({"_key": 1, "seq": seq, "hash": last}))
 
     def _sealed_rows(self, seq: int, prev: str) -> tuple[int, str, list[dict[str, Any]]]:
         """The events as audit rows after ``seq``/``prev``; with the new head's seq and hash."""

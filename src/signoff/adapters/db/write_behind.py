@@ -4,9 +4,11 @@ A proposal used to make fifteen round trips to PostgreSQL (each statement, the c
 at checkout), and at ~0.1-0.3 ms each on a busy host they were most of its time. In a writing
 unit of work on PostgreSQL, a driver-level write that returns nothing (an INSERT or UPDATE
 with no RETURNING) is not sent at once: it waits in a :class:`WriteBehind` and goes out in
-libpq pipeline mode together with the next statement that needs an answer, which waits for all
-of them in one round trip. The commit sends what is left, the audit events and ``COMMIT`` in
-one more. Order is kept, so every read sees the unit's earlier writes, exactly as before.
+one flight together with the next statement that needs an answer, which waits for all of them
+in one round trip (``pg_wire.py``, which also begins the transaction in the unit's first
+flight). The commit sends what is left with the audit head's lock, then the audit events and
+``COMMIT`` in one more. Order is kept, so every read sees the unit's earlier writes, exactly
+as before.
 
 What changes is *when* a failing write raises: at the next read or at commit rather than at the
 write itself. Nothing in a unit of work may depend on catching a write's error where it was
@@ -23,6 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from signoff.adapters.db.pg_wire import PgWire
+
 __all__ = ["WRITE_BEHIND", "WriteBehind", "constraint_of", "flush_before_sqlalchemy"]
 
 # The key under which a writing unit of work keeps its WriteBehind in ``Connection.info``.
@@ -33,18 +37,16 @@ class WriteBehind:
     """Writes of one PostgreSQL transaction that have not been sent yet."""
 
     def __init__(self, conn: sa.Connection) -> None:
-        self._conn = conn
-        self._driver: Any = conn.connection.driver_connection
+        self._wire = PgWire.of(conn)
         self._dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-        self._pending: list[tuple[str, Any]] = []
+        self._pending: list[tuple[bytes, Any]] = []
         # constraint name -> the error a unique violation of it stands for
         self._conflicts: dict[str, Callable[[], Exception]] = {}
-        self._pipeline: Any = None  # set while commit() runs
 
     def __len__(self) -> int:
         return len(self._pending)
 
-    def defer(self, sql: str, params: Any, *,
+    def defer(self, sql: bytes, params: Any, *,
               conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
         self._pending.append((sql, params))
         if conflict is not None:
@@ -55,71 +57,42 @@ class WriteBehind:
         self._pending.clear()
         self._conflicts.clear()
 
-    def fetch(self, sql: str, params: Any) -> list[Any]:
+    def fetch(self, sql: bytes, params: Any) -> list[Any]:
         """Send the waiting writes and this statement in one round trip; its rows."""
-        with self._errors(sql, params):
-            with self._driver.pipeline():
-                self._send_pending()
-                cursor = self._driver.execute(sql, params)
-            # The pipeline's closing sync has delivered every result by now.
-            rows = cursor.fetchall() if cursor.description is not None else []
-            cursor.close()
-            return rows
+        self._pending.append((sql, params))
+        return self._send()[-1]
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        sql, params = self._pending[-1]
-        with self._errors(sql, params), self._driver.pipeline():
-            self._send_pending()
+        if self._pending:
+            self._send()
 
-    def commit(self, seal: Callable[[WriteBehind], None] | None,
+    def commit(self, seal: Callable[[], None] | None,
                notify: list[tuple[str, str]]) -> None:
         """Commit in (at most) two round trips.
 
-        ``seal`` is called inside the pipeline and may call :meth:`fetch_in_pipeline` for the
-        rows it needs (the locked audit head) and :meth:`queue` for what it writes; the
-        notifications and ``COMMIT`` follow in the same flight. ``COMMIT`` is sent as a
-        statement so the pipeline's closing sync is its only wait; the driver then sees an
-        idle connection and the SQLAlchemy commit that follows costs nothing.
+        ``seal`` locks the audit head (its one read sends what waits) and leaves the events
+        and the new head waiting; the notifications and ``COMMIT`` follow in the same flight.
+        ``COMMIT`` is sent as a statement so the driver then sees an idle connection and the
+        SQLAlchemy commit that follows costs nothing.
         """
-        with self._errors("COMMIT", None):
-            with self._driver.pipeline() as pipeline:
-                self._pipeline = pipeline
-                try:
-                    if seal is not None:
-                        seal(self)
-                    for channel, payload in notify:
-                        self._driver.execute("SELECT pg_notify(%s, %s)", (channel, payload))
-                    self._send_pending()
-                    self._driver.execute("COMMIT")
-                finally:
-                    self._pipeline = None
+        if seal is not None:
+            seal()
+        for channel, payload in notify:
+            self._pending.append((_NOTIFY, (channel, payload)))
+        self._pending.append((b"COMMIT", ()))
+        self._send()
 
-    def fetch_in_pipeline(self, sql: str, params: Any) -> list[Any]:
-        """Inside :meth:`commit`: send what waits and this statement, and wait for its rows."""
-        self._send_pending()
-        cursor = self._driver.execute(sql, params)
-        self._pipeline.sync()
-        rows = cursor.fetchall()
-        cursor.close()
-        return rows
-
-    def queue(self, sql: str, params: Any, *, many: bool = False) -> None:
-        """Inside :meth:`commit`: one more write for the final flight."""
-        self._send_pending()
-        if many:
-            self._driver.cursor().executemany(sql, params)
-        else:
-            self._driver.execute(sql, params)
-
-    def _send_pending(self) -> None:
+    def _send(self) -> list[Any]:
         pending, self._pending = self._pending, []
-        for sql, params in pending:
-            self._driver.execute(sql, params)
+        last = pending[-1]
+        with self._errors(last[0].decode(), last[1]):
+            return self._wire.exchange(pending)
 
     def _errors(self, sql: str, params: Any) -> _TranslateErrors:
         return _TranslateErrors(self, sql, params)
+
+
+_NOTIFY = b"SELECT pg_notify($1, $2)"
 
 
 class _TranslateErrors:

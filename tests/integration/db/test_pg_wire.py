@@ -1,0 +1,190 @@
+"""The libpq-level path to PostgreSQL (pg_wire.py), against a real server: one round trip
+per flight, the transaction begun inside the first one, statements prepared once and kept
+across rollbacks, big flights, and errors that leave the connection usable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import pq
+
+from signoff.adapters.db import tables as t
+from signoff.adapters.db.engine import create_engine
+from signoff.adapters.db.migrate import upgrade
+from signoff.adapters.db.pg_wire import PgWire
+from signoff.adapters.db.uow import SqlUnitOfWork
+from signoff.domain.audit import AuditEvent
+from signoff.errors import Unavailable
+from tests.conftest import drop_pg_schema, fresh_pg_schema
+
+pytestmark = pytest.mark.postgres
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.Engine]:
+    url = fresh_pg_schema()
+    engine = create_engine(url, pool_size=1)  # one connection: every unit shares it
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop_pg_schema(url)
+
+
+@pytest.fixture
+def flights(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
+    """Each flight sent, as its statements' SQL (the real exchange still runs)."""
+    seen: list[list[bytes]] = []
+    real = PgWire.exchange
+
+    def counting(self: PgWire, statements: Any) -> Any:
+        seen.append([sql for sql, _ in statements])
+        return real(self, statements)
+
+    monkeypatch.setattr(PgWire, "exchange", counting)
+    return seen
+
+
+def _user(uid: str) -> dict[str, object]:
+    return {"id": uid, "email": f"{uid}@example.com", "name": uid, "roles": ["owner"],
+            "active": True, "password_hash": None, "failed_logins": 0, "locked_until": None,
+            "created_at": AT}
+
+
+def _event(n: int) -> AuditEvent:
+    return AuditEvent(type="test.event", actor="system", at=AT, data={"n": n})
+
+
+def _prepared(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.exec_driver_sql(
+            "select name from pg_prepared_statements order by name").scalars())
+
+
+def _a_proposal_like_unit(engine: sa.Engine, uid: str) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.humans.get(uid) is None  # a read first, as a proposal's admission
+        uow.humans._insert_row(t.users, _user(uid))
+        uow.record(_event(1))
+        uow.record(_event(2))
+        uow.commit()
+
+
+def test_a_writing_unit_is_three_round_trips_and_begins_in_the_first(
+        engine: sa.Engine, flights: list[list[bytes]]) -> None:
+    _a_proposal_like_unit(engine, "usr_a")
+    assert len(flights) == 3
+    read, lock, final = flights
+    assert len(read) == 1 and read[0].startswith(b"SELECT")  # BEGIN rides along (below)
+    assert lock[0].startswith(b"INSERT INTO users") and b"FOR UPDATE" in lock[-1]
+    assert final[-1] == b"COMMIT" and b"audit_events" in final[0]
+    with engine.connect() as conn:
+        seqs = list(conn.execute(sa.select(t.audit_events.c.seq)).scalars())
+        assert seqs == [1, 2]
+        assert conn.execute(sa.select(t.users.c.email)).scalar_one() == "usr_a@example.com"
+
+
+def test_the_first_flight_opens_the_transaction_the_unit_then_commits(
+        engine: sa.Engine) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        driver = uow.connection.connection.driver_connection
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        uow.humans.get("usr_none")
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        uow.humans._insert_row(t.users, _user("usr_b"))
+        uow.humans.get("usr_b")  # sent; not committed
+        with engine.connect() as other:  # pool overflow: another connection
+            assert other.execute(sa.select(sa.func.count()).select_from(t.users)
+                                 ).scalar_one() == 0
+        uow.record(_event(1))
+        uow.commit()
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    with SqlUnitOfWork(engine, readonly=True, transaction=False) as uow:
+        driver = uow.connection.connection.driver_connection
+        assert uow.humans.get("usr_b") is not None
+        # autocommit: no transaction was begun for the read
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_statements_are_prepared_once_and_survive_rollbacks(engine: sa.Engine) -> None:
+    _a_proposal_like_unit(engine, "usr_a")
+    prepared = _prepared(engine)
+    assert prepared and all(n.startswith("signoff_") for n in prepared)
+    for i in range(5):
+        with SqlUnitOfWork(engine) as uow:  # rolled back: psycopg would DEALLOCATE ALL
+            uow.humans.get("usr_a")
+            uow.rollback()
+        _a_proposal_like_unit(engine, f"usr_{i}")
+    assert _prepared(engine) == prepared  # the same statements, none lost, none added
+
+
+def test_lost_statements_are_a_retryable_503_then_prepared_again(engine: sa.Engine) -> None:
+    _a_proposal_like_unit(engine, "usr_a")
+    with engine.connect() as conn:  # as if something else had cleared the session
+        conn.exec_driver_sql("DEALLOCATE ALL")
+    with pytest.raises(Unavailable):
+        _a_proposal_like_unit(engine, "usr_b")
+    _a_proposal_like_unit(engine, "usr_b")  # the retry works
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.users)).scalar_one() == 2
+
+
+def _wire(conn: sa.Connection) -> PgWire:
+    return PgWire.of(conn)
+
+
+def test_a_flight_bigger_than_the_socket_buffers(engine: sa.Engine) -> None:
+    big = "x" * (8 << 20)  # 8 MiB each way: libpq must read while it writes
+    with engine.connect() as conn:
+        wire = _wire(conn)
+        sizes = wire.exchange([(b"SELECT length($1::text)", (big,)),
+                               (b"SELECT $1::text", (big,))])
+        assert sizes[0] == [(len(big),)] and sizes[1] == [(big,)]
+        conn.rollback()
+
+
+def test_the_first_failure_raises_after_the_flight_and_the_rest_did_not_run(
+        engine: sa.Engine) -> None:
+    insert = b"INSERT INTO groups (id, name, members) VALUES ($1, $2, $3)"
+    with engine.connect() as conn:
+        wire = _wire(conn)
+        with pytest.raises(psycopg.errors.UniqueViolation) as failed:
+            wire.exchange([(insert, ("grp_1", "ops", "[]")), (insert, ("grp_2", "ops", "[]")),
+                           (b"SELECT 1", ())])
+        assert failed.value.diag.constraint_name
+        # The wire began the transaction, not SQLAlchemy: the driver ends it.
+        conn.connection.driver_connection.rollback()
+        assert wire.exchange([(b"SELECT count(*) FROM groups", ())]) == [[(0,)]]
+
+
+def test_values_that_cannot_be_sent_fail_before_anything_is_sent(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        wire = _wire(conn)
+        driver = conn.connection.driver_connection
+        with pytest.raises(psycopg.DataError):
+            wire.exchange([(b"SELECT $1::text", ("a\x00b",))])
+        assert driver.pgconn.pipeline_status == pq.PipelineStatus.OFF
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE  # nothing sent
+        assert wire.exchange([(b"SELECT $1::int + 1", (41,))]) == [[(42,)]]
+        conn.rollback()
+
+
+def test_values_and_rows_convert_as_psycopg_cursors_do(engine: sa.Engine) -> None:
+    sql = b"SELECT $1::timestamptz, $2::jsonb, $3::boolean, $4::bigint, $5::text, $6::text"
+    values = (AT, psycopg.types.json.Jsonb({"k": [1, "é"]}), True, 2**53, "‮x", None)
+    with engine.connect() as conn:
+        [[row]] = _wire(conn).exchange([(sql, values)])
+        driver = conn.connection.driver_connection
+        expected = driver.execute(b"SELECT %s::timestamptz, %s::jsonb, %s::boolean, "
+                                  b"%s::bigint, %s::text, %s::text", values).fetchone()
+        conn.rollback()
+    assert row == expected
+    assert row[0] == AT and row[1] == {"k": [1, "é"]} and row[2] is True and row[5] is None

@@ -91,6 +91,39 @@ def test_none_and_hmac_algorithms_are_refused() -> None:
         verifier.verify("not-a-token", **FIELDS)
 
 
+def _segment(value: object) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(("header", "match"), [
+    ("!!!!", "header unreadable"),  # not the base64url alphabet
+    ("eyJ", "header unreadable"),  # a length base64 cannot have
+    ("eyJhbGciOiJFZERTQSJ9===", "header unreadable"),  # three pads
+    (_segment(b"{not json"), "header unreadable"),
+    (_segment(["EdDSA"]), "not a JSON object"),
+    (_segment({"alg": "EdDSA"}), "no kid"),
+    (_segment({"alg": "EdDSA", "kid": ""}), "no kid"),
+    (_segment({"alg": "ES256", "kid": "k"}), "only EdDSA"),
+])
+def test_a_malformed_header_is_refused_before_any_key_is_chosen(header: str, match: str) -> None:
+    key = KeyPair()
+    verifier, fetch = verifier_for(key)
+    _, body, sig = key.grant(digest=DIGEST).split(".")
+    with pytest.raises(GrantRefused, match=match):
+        verifier.verify(f"{header}.{body}.{sig}", **FIELDS)
+    assert fetch.calls == 0  # refused before the JWKS was needed
+
+
+def test_the_header_read_to_choose_the_key_is_still_checked_by_the_signature() -> None:
+    key = KeyPair()
+    verifier, _ = verifier_for(key)
+    _, body, sig = key.grant(digest=DIGEST).split(".")
+    other = _segment({"alg": "EdDSA", "kid": key.kid, "typ": "JWT", "x": 1})
+    with pytest.raises(GrantRefused, match="invalid"):
+        verifier.verify(f"{other}.{body}.{sig}", **FIELDS)
+
+
 def test_signed_by_a_stranger_is_refused_and_refresh_is_rate_limited() -> None:
     key, stranger = KeyPair(), KeyPair()
     now = [0.0]

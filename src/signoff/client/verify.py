@@ -14,7 +14,10 @@ Every refusal is ``signoff.errors.GrantRefused``; a JWKS that cannot be fetched 
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
+import json
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -222,14 +225,27 @@ class GrantVerifier:
         )
 
 
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
 def _kid(token: str) -> str:
-    """The header's key id, after refusing every algorithm but EdDSA."""
+    """The header's key id, after refusing every algorithm but EdDSA.
+
+    Only the header segment is read here, to choose the key; ``jwt.decode`` then checks the
+    whole token, header included, against that key. (PyJWT's own header read would check the
+    alphabet of all three segments, one character at a time in Python: ~0.13 ms of a gated
+    call, spent again by the decode.)"""
     if not isinstance(token, str) or token.count(".") != 2:
         raise GrantRefused("grant is not a compact JWT")
+    segment = token[:token.index(".")]
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+        if not _SEGMENT.fullmatch(segment) or len(segment.rstrip("=")) % 4 == 1:
+            raise ValueError("not base64url")
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error) as exc:
         raise GrantRefused(f"grant header unreadable: {exc}") from None
+    if not isinstance(header, dict):
+        raise GrantRefused("grant header unreadable: not a JSON object")
     if header.get("alg") != "EdDSA":
         raise GrantRefused(f"grant algorithm {header.get('alg')!r} refused; only EdDSA")
     kid = header.get("kid")

@@ -93,10 +93,11 @@ def report_outcomes(ctx: ServiceContext, principal: Principal,
     for _, status, _ in reports:
         _check_status(status)
     results: dict[str, dict[str, Any]] = {}
+    ordered = sorted(reports)  # one lock order for every batch
     with ctx.uow() as uow:
-        for action_id, status, detail in sorted(reports):  # one lock order for every batch
+        every = uow.actions.each_with_grant([r[0] for r in ordered], for_update=True)
+        for (action_id, status, detail), found in zip(ordered, every, strict=True):
             result: dict[str, Any] = {"action_id": action_id, "status": status}
-            found = uow.actions.get_with_grant(action_id, for_update=True)
             if found is None:
                 result["error"] = _problem(NotFound(f"no action {action_id}"))
             elif not _may_report(principal, *found):

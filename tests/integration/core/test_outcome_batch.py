@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from signoff.adapters.db.audit_store import audit_deps
+from signoff.adapters.db.pg_wire import PgWire
 from signoff.api.app import create_app
 from signoff.domain.actions import ActionStatus
 from signoff.domain.identities import Principal, PrincipalKind
@@ -104,3 +105,23 @@ def test_over_http_one_result_per_report_and_bad_bodies_are_422(world: Any) -> N
         dup = {"outcomes": [{"action_id": ids[0], "status": "succeeded"}] * 2}
         r = client.post("/v1/outcomes", json=dup, headers=auth)
         assert r.status_code == 422 and "appears twice" in r.json()["detail"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite has no round trips
+def test_a_batch_reads_all_its_actions_in_one_round_trip_on_postgresql(
+        world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _executing(world, 6)
+    flights: list[int] = []
+    real = PgWire.exchange
+
+    def counting(self: PgWire, statements: Any) -> Any:
+        flights.append(len(statements))
+        return real(self, statements)
+
+    monkeypatch.setattr(PgWire, "exchange", counting)
+    results = report_outcomes(world.ctx, world.agent, [(a, "succeeded", "ok") for a in ids])
+    assert all("error" not in r for r in results)
+    # the six locked reads together; the writes with the audit head's lock; events and COMMIT
+    assert len(flights) == 3 and flights[0] == 6
+    assert {_status(world, a) for a in ids} == {"succeeded"}

@@ -61,6 +61,15 @@ class SqlActionRepository(Repository):
         action, grant = found
         return _action(action), _grant(grant) if grant else None
 
+    def each_with_grant(self, action_ids: Sequence[str], *, for_update: bool = False
+                        ) -> list[tuple[Action, Grant | None] | None]:
+        """:meth:`get_with_grant` for each id, in the order given (rows are locked in that
+        order); on PostgreSQL all in one round trip."""
+        found = _with_grant(self.conn.dialect, for_update and self._pg).first_parts_each(
+            self.conn, [{"key": a} for a in action_ids])
+        return [None if f is None else (_action(f[0]), _grant(f[1]) if f[1] else None)
+                for f in found]
+
     def by_idempotency_key(self, agent_id: str, key: str) -> Action | None:
         row = self.conn.execute(sa.select(t.actions).where(
             t.actions.c.agent_id == agent_id, t.actions.c.idempotency_key == key)).first()

@@ -122,6 +122,16 @@ class DriverStatement:
             cursor.close()
         return self.row(raw)
 
+    def first_each(self, conn: sa.Connection, values: list[dict[str, Any]]) -> list[Any]:
+        """:meth:`first` for each of ``values``, in order; on PostgreSQL in one round trip."""
+        if not self._pg or not values:
+            return [self.first(conn, v) for v in values]
+        params = [self.params(v) for v in values]
+        behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
+        found = behind.fetch_each(self.sql, params) if behind is not None else \
+            self._exchange(conn, [(self.sql, p) for p in params])
+        return [self.row(rows[0] if rows else None) for rows in found]
+
     def row(self, raw: Any) -> Any:
         """A driver row as a named row with SQLAlchemy's result processing applied."""
         if raw is None:
@@ -155,7 +165,14 @@ class JoinedSelect(DriverStatement):
             start += len(keys)
 
     def first_parts(self, conn: sa.Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        row = self.first(conn, values)
+        return self._split(self.first(conn, values))
+
+    def first_parts_each(self, conn: sa.Connection, values: list[dict[str, Any]]
+                         ) -> list[tuple[Any, ...] | None]:
+        """:meth:`first_parts` for each of ``values``, in order, in one round trip."""
+        return [self._split(row) for row in self.first_each(conn, values)]
+
+    def _split(self, row: Any) -> tuple[Any, ...] | None:
         if row is None:
             return None
         return tuple(None if row[pk] is None else make._make(row[begin:end])

@@ -62,6 +62,12 @@ class WriteBehind:
         self._pending.append((sql, params))
         return self._send()[-1]
 
+    def fetch_each(self, sql: bytes, params: list[Any]) -> list[list[Any]]:
+        """The waiting writes and this statement once per ``params``, in one round trip; the
+        rows of each run, in order."""
+        self._pending.extend((sql, p) for p in params)
+        return self._send()[-len(params):] if params else []
+
     def flush(self) -> None:
         if self._pending:
             self._send()

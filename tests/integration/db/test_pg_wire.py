@@ -1,9 +1,11 @@
 """The libpq-level path to PostgreSQL (pg_wire.py), against a real server: one round trip
-per flight, the transaction begun inside the first one, statements prepared once and kept
-across rollbacks, big flights, and errors that leave the connection usable."""
+per flight, the transaction begun inside the first one, concurrent units keeping the audit
+chain whole, statements prepared once and kept across rollbacks, big flights, and errors that
+leave the connection usable."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +20,7 @@ from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.pg_wire import PgWire
 from signoff.adapters.db.uow import SqlUnitOfWork
-from signoff.domain.audit import AuditEvent
+from signoff.domain.audit import AuditEvent, chain_hash
 from signoff.errors import Unavailable
 from tests.conftest import drop_pg_schema, fresh_pg_schema
 
@@ -86,9 +88,8 @@ def test_a_writing_unit_is_three_round_trips_and_begins_in_the_first(
     assert len(read) == 1 and read[0].startswith(b"SELECT")  # BEGIN rides along (below)
     assert lock[0].startswith(b"INSERT INTO users") and b"FOR UPDATE" in lock[-1]
     assert final[-1] == b"COMMIT" and b"audit_events" in final[0]
+    _assert_chain(engine, 2)
     with engine.connect() as conn:
-        seqs = list(conn.execute(sa.select(t.audit_events.c.seq)).scalars())
-        assert seqs == [1, 2]
         assert conn.execute(sa.select(t.users.c.email)).scalar_one() == "usr_a@example.com"
 
 
@@ -188,3 +189,46 @@ def test_values_and_rows_convert_as_psycopg_cursors_do(engine: sa.Engine) -> Non
         conn.rollback()
     assert row == expected
     assert row[0] == AT and row[1] == {"k": [1, "é"]} and row[2] is True and row[5] is None
+
+
+def test_concurrent_units_in_two_engines_keep_the_chain_gapless(engine: sa.Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [create_engine(url, pool_size=4), create_engine(url, pool_size=4)]
+    errors: list[BaseException] = []
+
+    def work(e: sa.Engine, worker: int) -> None:
+        try:
+            for i in range(25):
+                with SqlUnitOfWork(e) as uow:
+                    uow.humans.get("usr_none")
+                    uow.record(_event(worker * 100 + i))
+                    if i % 3 == 0:
+                        uow.record(_event(worker * 100 + i))
+                    uow.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(engines[n % 2], n)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    _assert_chain(engine, 8 * (25 + 9))
+
+
+def _assert_chain(engine: sa.Engine, count: int) -> None:
+    """seq 1..count without a gap, each event hashed after the one before, the head last."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.audit_events.c.seq, t.audit_events.c.body,
+                                      t.audit_events.c.prev_hash, t.audit_events.c.hash)
+                            .order_by(t.audit_events.c.seq)).all()
+        head = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.hash)).one()
+    assert [r.seq for r in rows] == list(range(1, count + 1))
+    prev = rows[0].prev_hash
+    for row in rows:
+        assert row.prev_hash == prev and row.hash == chain_hash(prev, row.body.encode())
+        prev = row.hash
+    assert (head.seq, head.hash) == (count, prev)

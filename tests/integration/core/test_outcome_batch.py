@@ -122,6 +122,7 @@ def test_a_batch_reads_all_its_actions_in_one_round_trip_on_postgresql(
     monkeypatch.setattr(PgWire, "exchange", counting)
     results = report_outcomes(world.ctx, world.agent, [(a, "succeeded", "ok") for a in ids])
     assert all("error" not in r for r in results)
-    # the six locked reads together; the writes with the audit head's lock; events and COMMIT
-    assert len(flights) == 3 and flights[0] == 6
+    # the six locked reads together; then the writes, the events (chained by the server) and
+    # COMMIT
+    assert len(flights) == 2 and flights[0] == 6
     assert {_status(world, a) for a in ids} == {"succeeded"}

@@ -18,9 +18,10 @@ from psycopg import pq
 from signoff.adapters.db import tables as t
 from signoff.adapters.db.engine import create_engine
 from signoff.adapters.db.migrate import upgrade
+from signoff.adapters.db.pg_wire import _WIRE as _WIRE_KEY
 from signoff.adapters.db.pg_wire import PgWire
 from signoff.adapters.db.uow import SqlUnitOfWork
-from signoff.domain.audit import AuditEvent, chain_hash
+from signoff.domain.audit import AuditEvent, chain_hash, event_body
 from signoff.errors import Unavailable
 from tests.conftest import drop_pg_schema, fresh_pg_schema
 
@@ -80,17 +81,52 @@ def _a_proposal_like_unit(engine: sa.Engine, uid: str) -> None:
         uow.commit()
 
 
-def test_a_writing_unit_is_three_round_trips_and_begins_in_the_first(
+def test_a_writing_unit_is_two_round_trips_and_begins_in_the_first(
         engine: sa.Engine, flights: list[list[bytes]]) -> None:
     _a_proposal_like_unit(engine, "usr_a")
-    assert len(flights) == 3
-    read, lock, final = flights
+    assert len(flights) == 2
+    read, final = flights
     assert len(read) == 1 and read[0].startswith(b"SELECT")  # BEGIN rides along (below)
-    assert lock[0].startswith(b"INSERT INTO users") and b"FOR UPDATE" in lock[-1]
-    assert final[-1] == b"COMMIT" and b"audit_events" in final[0]
-    _assert_chain(engine, 2)
+    assert final[0].startswith(b"INSERT INTO users")
+    # each event: appended after the head, locked, then the head moved; then COMMIT
+    assert [f.split()[0] for f in final[1:]] == [b"INSERT", b"UPDATE", b"INSERT", b"UPDATE",
+                                                 b"COMMIT"]
+    assert b"FOR UPDATE" in final[1] and b"audit_events" in final[1]
     with engine.connect() as conn:
         assert conn.execute(sa.select(t.users.c.email)).scalar_one() == "usr_a@example.com"
+    _assert_chain(engine, 2)
+
+
+def test_the_server_chains_exactly_the_bytes_python_would(engine: sa.Engine) -> None:
+    tricky = AuditEvent(type="test.tricky", actor="agent:bot", at=AT, action_id="act_1",
+                        data={"seq": 7, "type": ',"type":', "note": "é ✓ \u2028 \\ \"",
+                              "n": [1.5, None, True], "nested": {"z": 1, "a": 2}},
+                        agent_id="agt_1", workflow="refunds")
+    with SqlUnitOfWork(engine) as uow:
+        uow.humans.get("usr_none")
+        uow.record(_event(1))
+        uow.record(tricky)
+        uow.commit()
+    with engine.connect() as conn:
+        body = conn.execute(sa.select(t.audit_events.c.body).where(
+            t.audit_events.c.seq == 2)).scalar_one()
+    assert body.encode() == event_body(seq=2, event=tricky)
+    _assert_chain(engine, 2)
+
+
+def test_without_a_utf8_server_the_chain_is_sealed_in_python(
+        engine: sa.Engine, flights: list[list[bytes]]) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        wire = uow.connection.connection.info[_WIRE_KEY]
+        wire.server_utf8 = False  # as on a server whose encoding is not UTF8
+        uow.humans.get("usr_none")
+        uow.record(_event(1))
+        uow.commit()
+    wire.server_utf8 = True
+    assert len(flights) == 3 and b"FOR UPDATE" in flights[1][-1]
+    _a_proposal_like_unit(engine, "usr_a")  # the two ways make one chain
+    assert len(flights) == 5
+    _assert_chain(engine, 3)
 
 
 def test_the_first_flight_opens_the_transaction_the_unit_then_commits(

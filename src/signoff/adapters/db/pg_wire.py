@@ -66,6 +66,7 @@ class PgWire:
         self._values = Transformer(driver)
         self._rows = Transformer(driver)
         self._encoding = driver.info.encoding
+        self.server_utf8 = driver.info.parameter_status("server_encoding") == "UTF8"
         self._names: dict[bytes, bytes] = {}  # SQL -> name of its prepared statement
         self._made = 0
         self._poll = select.poll()

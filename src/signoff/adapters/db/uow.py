@@ -22,6 +22,7 @@ from signoff.adapters.db.action_repositories import (
     SqlOutcomeRepository,
     SqlReviewRepository,
 )
+from signoff.adapters.db.chain_sql import sealing_statements
 from signoff.adapters.db.driver import insert_statement, select_statement, update_statement
 from signoff.adapters.db.engine import READONLY_OPTION, is_postgres
 from signoff.adapters.db.outbox_store import SqlOutboxRepository
@@ -198,7 +199,11 @@ class SqlUnitOfWork:
             # PostgreSQL: the waiting writes, the sealed events, NOTIFY and COMMIT in at most
             # two round trips (see write_behind.py).
             conn = self._conn
-            self._behind.commit((lambda: self._seal(conn)) if self._events else None,
+            seal = None
+            if self._events:
+                seal = self._seal_in_sql if self._chain and self._behind.utf8 else \
+                    (lambda: self._seal(conn))
+            self._behind.commit(seal,
                                 [(WAKE_CHANNEL, a) for a in dict.fromkeys(self._wake)])
         elif self._events:
             self._seal(self._conn)
@@ -217,6 +222,13 @@ class SqlUnitOfWork:
             self._tx.rollback()
         self._tx = None
         self._events, self._wake = [], []
+
+    def _seal_in_sql(self) -> None:
+        """PostgreSQL: the events wait for the commit's flight and are chained by the server
+        (``chain_sql.py``): no round trip to fetch the head, no lock held across one."""
+        assert self._behind is not None
+        for sql, params in sealing_statements(self._events):
+            self._behind.defer(sql, params)
 
     def _seal(self, conn: sa.Connection) -> None:
         """Lock the head, then write the events after it and move it. On PostgreSQL the head's

@@ -6,9 +6,9 @@ unit of work on PostgreSQL, a driver-level write that returns nothing (an INSERT
 with no RETURNING) is not sent at once: it waits in a :class:`WriteBehind` and goes out in
 one flight together with the next statement that needs an answer, which waits for all of them
 in one round trip (``pg_wire.py``, which also begins the transaction in the unit's first
-flight). The commit sends what is left with the audit head's lock, then the audit events and
-``COMMIT`` in one more. Order is kept, so every read sees the unit's earlier writes, exactly
-as before.
+flight). The commit sends what is left, the audit events (chained by the server:
+``chain_sql.py``) and ``COMMIT`` in one more. Order is kept, so every read sees the unit's
+earlier writes, exactly as before.
 
 What changes is *when* a failing write raises: at the next read or at commit rather than at the
 write itself. Nothing in a unit of work may depend on catching a write's error where it was
@@ -43,6 +43,11 @@ class WriteBehind:
         # constraint name -> the error a unique violation of it stands for
         self._conflicts: dict[str, Callable[[], Exception]] = {}
 
+    @property
+    def utf8(self) -> bool:
+        """Whether the server's encoding is UTF8 (the audit chain can be sealed in SQL)."""
+        return self._wire.server_utf8
+
     def __len__(self) -> int:
         return len(self._pending)
 
@@ -74,10 +79,11 @@ class WriteBehind:
 
     def commit(self, seal: Callable[[], None] | None,
                notify: list[tuple[str, str]]) -> None:
-        """Commit in (at most) two round trips.
+        """Commit in one round trip (two where the events are sealed in Python).
 
-        ``seal`` locks the audit head (its one read sends what waits) and leaves the events
-        and the new head waiting; the notifications and ``COMMIT`` follow in the same flight.
+        ``seal`` leaves the audit events waiting: chained by the server (``chain_sql.py``), or,
+        sealed in Python, after the locked head it reads (that read sends what waits first).
+        The notifications and ``COMMIT`` follow in the same flight.
         ``COMMIT`` is sent as a statement so the driver then sees an idle connection and the
         SQLAlchemy commit that follows costs nothing.
         """

@@ -196,8 +196,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._tx is not None and self._conn is not None
         if self._behind is not None:
-            # PostgreSQL: the waiting writes, the sealed events, NOTIFY and COMMIT in at most
-            # two round trips (see write_behind.py).
+            # PostgreSQL: the waiting writes, the events, NOTIFY and COMMIT in one round trip
+            # (two where the events are sealed in Python; see write_behind.py).
             conn = self._conn
             seal = None
             if self._events:

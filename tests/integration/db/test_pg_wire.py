@@ -6,7 +6,6 @@ leave the connection usable."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +16,11 @@ from psycopg import pq
 
 from signoff.adapters.db import tables as t
 from signoff.adapters.db.engine import create_engine
-from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.pg_wire import _WIRE as _WIRE_KEY
 from signoff.adapters.db.pg_wire import PgWire
 from signoff.adapters.db.uow import SqlUnitOfWork
 from signoff.domain.audit import AuditEvent, chain_hash, event_body
 from signoff.errors import Unavailable
-from tests.conftest import drop_pg_schema, fresh_pg_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -31,15 +28,8 @@ AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine() -> Iterator[sa.Engine]:
-    url = fresh_pg_schema()
-    engine = create_engine(url, pool_size=1)  # one connection: every unit shares it
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_pg_schema(url)
+def engine(pg_engine: sa.Engine) -> sa.Engine:
+    return pg_engine
 
 
 @pytest.fixture

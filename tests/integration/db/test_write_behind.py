@@ -3,7 +3,6 @@ flight, pooled connections are checked only after sitting idle, and a lost conne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,12 +10,10 @@ import sqlalchemy as sa
 
 from signoff.adapters.db import engine as engine_module
 from signoff.adapters.db import tables as t
-from signoff.adapters.db.engine import create_engine
-from signoff.adapters.db.migrate import upgrade
 from signoff.adapters.db.uow import SqlUnitOfWork
 from signoff.domain.audit import AuditEvent
 from signoff.errors import Unavailable
-from tests.conftest import PG_URL, drop_pg_schema, fresh_pg_schema
+from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.postgres
 
@@ -24,15 +21,8 @@ AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine() -> Iterator[sa.Engine]:
-    url = fresh_pg_schema()
-    engine = create_engine(url, pool_size=1)
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_pg_schema(url)
+def engine(pg_engine: sa.Engine) -> sa.Engine:
+    return pg_engine
 
 
 def _user(uid: str) -> dict[str, object]:

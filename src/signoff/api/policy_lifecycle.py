@@ -47,15 +47,17 @@ async def start_policy_hooks(signoff: Signoff) -> Callable[[], None]:
         loop.run_in_executor(None, _reload_from_signal, signoff)
 
     sighup = getattr(signal, "SIGHUP", None)  # absent on Windows
-    try:
-        if sighup is None:
-            raise NotImplementedError("this platform has no SIGHUP")
-        loop.add_signal_handler(sighup, on_sighup)
-    except (RuntimeError, NotImplementedError, ValueError) as exc:
+    why = "this platform has no SIGHUP" if sighup is None else None
+    if sighup is not None:
+        try:
+            loop.add_signal_handler(sighup, on_sighup)
+        except (RuntimeError, NotImplementedError, ValueError) as exc:  # not the main thread
+            why = str(exc)
+    if why is not None:
         # Not the main thread (an embedding app, the test client) or no signals here: reloads
         # still work through POST /v1/policy/reload, so say so rather than fail to start.
         log.info("policy: no SIGHUP reload in this process (%s); use POST /v1/policy/reload",
-                 exc)
+                 why)
         return lambda: None
 
     def undo() -> None:

@@ -54,12 +54,7 @@ class SqlActionRepository(Repository):
     def get_with_grant(self, action_id: str, *, for_update: bool = False
                        ) -> tuple[Action, Grant | None] | None:
         """An action and its grant in one statement; ``for_update`` locks the action row."""
-        found = _with_grant(self.conn.dialect, for_update and self._pg).first_parts(
-            self.conn, {"key": action_id})
-        if found is None:
-            return None
-        action, grant = found
-        return _action(action), _grant(grant) if grant else None
+        return self.each_with_grant([action_id], for_update=for_update)[0]
 
     def each_with_grant(self, action_ids: Sequence[str], *, for_update: bool = False
                         ) -> list[tuple[Action, Grant | None] | None]:

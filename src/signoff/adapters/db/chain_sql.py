@@ -13,9 +13,11 @@ before). ``tests/integration/db/test_pg_wire.py`` re-checks every hash in Python
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
+import sqlalchemy as sa
+
+from signoff.adapters.db import tables as t
 from signoff.domain.audit import AuditEvent, body_parts
 
 __all__ = ["sealing_statements"]
@@ -40,14 +42,14 @@ UPDATE audit_head SET
 WHERE audit_head.id = 1"""
 
 
-def sealing_statements(events: list[AuditEvent]) -> list[tuple[bytes, tuple[Any, ...]]]:
+def sealing_statements(events: list[AuditEvent], dialect: sa.Dialect
+                       ) -> list[tuple[bytes, tuple[Any, ...]]]:
     """The statements that append ``events`` to the chain, in order."""
+    at_value = t.audit_events.c.at.type.process_bind_param  # the column's UTC rule
     statements: list[tuple[bytes, tuple[Any, ...]]] = []
     for event in events:
-        if event.at.tzinfo is None:  # as the column's own type refuses it
-            raise ValueError("naive datetime")
         prefix, suffix = (part.decode() for part in body_parts(event))
-        statements.append((_APPEND, (prefix, suffix, event.at.astimezone(UTC), event.actor,
+        statements.append((_APPEND, (prefix, suffix, at_value(event.at, dialect), event.actor,
                                      event.type, event.action_id, event.agent_id,
                                      event.workflow)))
         statements.append((_MOVE, (prefix, suffix)))

@@ -110,11 +110,7 @@ class DriverStatement:
 
     def first(self, conn: sa.Connection, values: dict[str, Any]) -> Any:
         if self._pg:
-            behind: WriteBehind | None = conn.info.get(WRITE_BEHIND)
-            params = self.params(values)
-            rows = behind.fetch(self.sql, params) if behind is not None else \
-                self._exchange(conn, [(self.sql, params)])[0]
-            return self.row(rows[0] if rows else None)
+            return self.first_each(conn, [values])[0]
         cursor = self._cursor(conn, self.params(values))
         try:
             raw = cursor.fetchone()
@@ -123,7 +119,8 @@ class DriverStatement:
         return self.row(raw)
 
     def first_each(self, conn: sa.Connection, values: list[dict[str, Any]]) -> list[Any]:
-        """:meth:`first` for each of ``values``, in order; on PostgreSQL in one round trip."""
+        """:meth:`first` for each of ``values``, in order; on PostgreSQL in one round trip
+        (with the writes waiting before it, in a writing unit)."""
         if not self._pg or not values:
             return [self.first(conn, v) for v in values]
         params = [self.params(v) for v in values]

@@ -227,7 +227,7 @@ class SqlUnitOfWork:
         """PostgreSQL: the events wait for the commit's flight and are chained by the server
         (``chain_sql.py``): no round trip to fetch the head, no lock held across one."""
         assert self._behind is not None
-        for sql, params in sealing_statements(self._events):
+        for sql, params in sealing_statements(self._events, self.connection.dialect):
             self._behind.defer(sql, params)
 
     def _seal(self, conn: sa.Connection) -> None:

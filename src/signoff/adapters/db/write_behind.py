@@ -62,11 +62,6 @@ class WriteBehind:
         self._pending.clear()
         self._conflicts.clear()
 
-    def fetch(self, sql: bytes, params: Any) -> list[Any]:
-        """Send the waiting writes and this statement in one round trip; its rows."""
-        self._pending.append((sql, params))
-        return self._send()[-1]
-
     def fetch_each(self, sql: bytes, params: list[Any]) -> list[list[Any]]:
         """The waiting writes and this statement once per ``params``, in one round trip; the
         rows of each run, in order."""
